@@ -1,0 +1,1 @@
+"""sora-studio backend: settings, job store, upstream providers and the services routes call."""

@@ -1,0 +1,147 @@
+"""PynamoDB models: jobs, plus idempotency and webhook-dedupe records in the same table.
+
+One table keeps deploys simple. Only job items carry `owner` and `pending`, so the two
+global secondary indexes hold jobs alone: `history-index` (owner, newest first) and the
+sparse `pending-index`, which holds a job only while its `pending` attribute exists. The
+refresher therefore reads O(pending jobs), never O(history).
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+PENDING_STATUSES = ("queued", "in_progress")
+TERMINAL_STATUSES = ("completed", "failed")
+STATUSES = PENDING_STATUSES + TERMINAL_STATUSES
+PENDING_MARK = "P"
+
+
+class HistoryIndex(GlobalSecondaryIndex["JobModel"]):
+    class Meta:
+        index_name = "history-index"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class PendingIndex(GlobalSecondaryIndex["JobModel"]):
+    class Meta:
+        index_name = "pending-index"
+        projection = AllProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class JobModel(Model):
+    class Meta:
+        table_name = "sora-studio-jobs"
+        region = "us-east-1"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()
+    created_key = UnicodeAttribute()  # "<created_at ISO with microseconds>#<id>": sorts by time
+    pending = UnicodeAttribute(null=True)  # PENDING_MARK while pending; removed when terminal
+
+    prompt = UnicodeAttribute()
+    prompt_lc = UnicodeAttribute()  # lower-cased prompt for case-insensitive search
+    model = UnicodeAttribute()
+    provider = UnicodeAttribute(default="openai")
+    size = UnicodeAttribute()
+    seconds = NumberAttribute()
+    status = UnicodeAttribute(default="queued")
+    progress = NumberAttribute(default=0)
+    estimated_cost_usd = NumberAttribute(default=0)
+    remixed_from = UnicodeAttribute(null=True)
+    reference_key = UnicodeAttribute(null=True)
+    reference_type = UnicodeAttribute(null=True)
+    error_code = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    content_ready_at = UTCDateTimeAttribute(null=True)
+
+    # Upstream bookkeeping
+    upstream_id = UnicodeAttribute(null=True)
+    upstream_status = UnicodeAttribute(null=True)
+    upstream_expires_at = NumberAttribute(null=True)  # Unix seconds; content gone after it
+    checked_at = NumberAttribute(default=0)  # Unix seconds of the last upstream refresh
+
+    # Archive to S3: "none" -> "archiving" (leased) -> "archived"
+    archive_state = UnicodeAttribute(default="none")
+    archive_lease_until = NumberAttribute(default=0)
+    archive_attempts = NumberAttribute(default=0)
+    archive_error = UnicodeAttribute(null=True)
+
+    # Deleted by the user while upstream still renders: hidden, removed once terminal.
+    deleted_at = NumberAttribute(null=True)
+
+    version = VersionAttribute()
+
+    history_index = HistoryIndex()
+    pending_index = PendingIndex()
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_STATUSES
+
+
+class IdempotencyRecord(Model):
+    """`id` is `idem#<owner>#<sha256 of the key>`; remembers which job a key produced."""
+
+    class Meta:
+        table_name = "sora-studio-jobs"
+        region = "us-east-1"
+
+    id = UnicodeAttribute(hash_key=True)
+    body_hash = UnicodeAttribute()
+    job_id = UnicodeAttribute()
+    state = UnicodeAttribute(default="in_flight")  # "in_flight" -> "done"
+    ttl = TTLAttribute()
+
+
+class WebhookDelivery(Model):
+    """`id` is `webhook#<webhook-id>`; a delivery seen once is acknowledged without work."""
+
+    class Meta:
+        table_name = "sora-studio-jobs"
+        region = "us-east-1"
+
+    id = UnicodeAttribute(hash_key=True)
+    ttl = TTLAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (JobModel, IdempotencyRecord, WebhookDelivery)
+
+
+def bind_models(settings: Settings) -> None:
+    """Point every model at the configured table and region (connections are made lazily)."""
+    for model in ALL_MODELS:
+        model.Meta.table_name = settings.jobs_table
+        model.Meta.region = settings.region
+        model._connection = None
+    for index in (JobModel.history_index, JobModel.pending_index):
+        index._connection = None  # type: ignore[attr-defined]
+
+
+def create_table(settings: Settings) -> None:
+    """Create the jobs table with both indexes and TTL (local runs and tests; AWS uses infra/)."""
+    bind_models(settings)
+    if not JobModel.exists():
+        JobModel.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+        JobModel._get_connection().connection.client.update_time_to_live(
+            TableName=settings.jobs_table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
+        )

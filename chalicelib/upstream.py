@@ -1,0 +1,121 @@
+"""The provider interface every upstream protocol implements, and its shared types.
+
+Routes, the refresher and the archiver talk to this interface only, so a second protocol
+(a native Veo client, say) plugs in without touching them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+VARIANTS = ("video", "thumbnail", "spritesheet")
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    data: bytes
+    content_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    prompt: str
+    model: str
+    size: str
+    seconds: int
+    reference: ReferenceImage | None = None
+
+
+@dataclass(frozen=True)
+class UpstreamVideo:
+    id: str
+    status: str  # queued | in_progress | completed | failed
+    progress: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    completed_at: int | None = None
+    expires_at: int | None = None
+    request_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+class ContentStream(Protocol):
+    status_code: int  # 200 or 206
+    content_type: str
+    content_length: int | None
+    content_range: str | None
+
+    def iter_chunks(self, chunk_size: int = ...) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class UpstreamError(Exception):
+    """An upstream call failed; keeps what the upstream said for logs and API errors."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.param = param
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.code:
+            parts.append(f"code={self.code}")
+        if self.request_id:
+            parts.append(f"request_id={self.request_id}")
+        return " ".join(parts)
+
+
+class UpstreamBadRequest(UpstreamError):
+    """400/422: the upstream refused the input."""
+
+
+class UpstreamAuthError(UpstreamError):
+    """401/403: the key is missing, wrong or not allowed."""
+
+
+class UpstreamNotFound(UpstreamError):
+    """404: unknown id, or content that expired."""
+
+
+class UpstreamRateLimited(UpstreamError):
+    """429: slow down; `retry_after` says for how long when the upstream told us."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """5xx, timeouts and connection failures."""
+
+
+class VideoProvider(Protocol):
+    name: str
+
+    def create(self, request: CreateRequest) -> UpstreamVideo: ...
+
+    def retrieve(self, upstream_id: str) -> UpstreamVideo: ...
+
+    def remix(self, upstream_id: str, prompt: str) -> UpstreamVideo: ...
+
+    def delete(self, upstream_id: str) -> None: ...
+
+    def download(
+        self, upstream_id: str, variant: str = "video", byte_range: str | None = None
+    ) -> ContentStream: ...

@@ -1,0 +1,287 @@
+"""Client for the OpenAI Videos API protocol (`/v1/videos`) over `requests`.
+
+Reads and deletes are retried on connection errors, 408, 429 and 5xx with backoff that
+honours `retry-after-ms` / `retry-after`. A create or remix is billed and has no
+idempotency key upstream, so it is retried only when the request surely never reached the
+server (the TCP connection was never made). The key travels only in `Authorization` and is
+never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+from chalicelib.upstream import (
+    VARIANTS,
+    CreateRequest,
+    UpstreamAuthError,
+    UpstreamBadRequest,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+    UpstreamUnavailable,
+    UpstreamVideo,
+)
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_SECONDS = 30.0
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait from `retry-after-ms` (preferred) or `retry-after` (seconds)."""
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = headers.get(name) if headers is not None else None
+        if raw is None:
+            continue
+        try:
+            value = float(raw) / scale
+        except (TypeError, ValueError):
+            continue
+        if value >= 0:
+            return value
+    return None
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True only when the connection was never established, so the server saw nothing."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason: Any = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        return isinstance(reason, NewConnectionError | NameResolutionError)
+    return False
+
+
+def error_from_response(response: requests.Response) -> UpstreamError:
+    request_id = response.headers.get("x-request-id")
+    message, code, param = f"upstream answered HTTP {response.status_code}", None, None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        message = str(err.get("message") or message)
+        code = err.get("code") or err.get("type")
+        param = err.get("param")
+    status = response.status_code
+    kind: type[UpstreamError]
+    if status in (400, 422):
+        kind = UpstreamBadRequest
+    elif status in (401, 403):
+        kind = UpstreamAuthError
+    elif status == 404:
+        kind = UpstreamNotFound
+    elif status == 429:
+        kind = UpstreamRateLimited
+    elif status >= 500 or status == 408:
+        kind = UpstreamUnavailable
+    else:
+        kind = UpstreamError
+    return kind(
+        message,
+        status=status,
+        code=str(code) if code else None,
+        request_id=request_id,
+        retry_after=parse_retry_after(response.headers),
+        param=str(param) if param else None,
+    )
+
+
+def video_from_json(body: dict[str, Any], request_id: str | None = None) -> UpstreamVideo:
+    error = body.get("error") or {}
+    return UpstreamVideo(
+        id=str(body["id"]),
+        status=str(body.get("status") or "queued"),
+        progress=int(body.get("progress") or 0),
+        error_code=error.get("code") if isinstance(error, dict) else None,
+        error_message=error.get("message") if isinstance(error, dict) else None,
+        completed_at=body.get("completed_at"),
+        expires_at=body.get("expires_at"),
+        request_id=request_id,
+        raw=body,
+    )
+
+
+class HttpContentStream:
+    """A streamed `GET .../content` response; close it when done."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+        self.status_code = response.status_code
+        self.content_type = response.headers.get("content-type", "application/octet-stream")
+        length = response.headers.get("content-length")
+        self.content_length = int(length) if length and length.isdigit() else None
+        self.content_range = response.headers.get("content-range")
+
+    def iter_chunks(self, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+        try:
+            yield from self._response.iter_content(chunk_size=chunk_size)
+        except requests.RequestException as exc:
+            raise UpstreamUnavailable(f"content download broke off: {type(exc).__name__}") from exc
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class VideosApiClient:
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._session = session or requests.Session()
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"VideosApiClient(base_url={self.base_url!r})"
+
+    # -- the provider interface -------------------------------------------------------------
+
+    def create(self, request: CreateRequest) -> UpstreamVideo:
+        fields = {
+            "prompt": request.prompt,
+            "model": request.model,
+            "size": request.size,
+            "seconds": str(request.seconds),
+        }
+        if request.reference is None:
+            response = self._send("POST", "/videos", billed=True, json=fields)
+        else:
+            ref = request.reference
+            files = {"input_reference": (ref.filename, ref.data, ref.content_type)}
+            response = self._send("POST", "/videos", billed=True, data=fields, files=files)
+        return self._video(response)
+
+    def retrieve(self, upstream_id: str) -> UpstreamVideo:
+        return self._video(self._send("GET", f"/videos/{upstream_id}"))
+
+    def list(self, limit: int = 20, after: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if after:
+            params["after"] = after
+        return self._send("GET", "/videos", params=params).json()
+
+    def remix(self, upstream_id: str, prompt: str) -> UpstreamVideo:
+        response = self._send(
+            "POST", f"/videos/{upstream_id}/remix", billed=True, json={"prompt": prompt}
+        )
+        return self._video(response)
+
+    def delete(self, upstream_id: str) -> None:
+        self._send("DELETE", f"/videos/{upstream_id}")
+
+    def download(
+        self, upstream_id: str, variant: str = "video", byte_range: str | None = None
+    ) -> HttpContentStream:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}")
+        headers = {"Range": byte_range} if byte_range else {}
+        response = self._send(
+            "GET",
+            f"/videos/{upstream_id}/content",
+            params={"variant": variant},
+            headers=headers,
+            stream=True,
+        )
+        return HttpContentStream(response)
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _video(self, response: requests.Response) -> UpstreamVideo:
+        try:
+            body = response.json()
+        except ValueError:
+            raise UpstreamUnavailable(
+                "upstream answered with a body that is not JSON",
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            ) from None
+        return video_from_json(body, response.headers.get("x-request-id"))
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, MAX_RETRY_AFTER_SECONDS)
+        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return delay * (0.5 + random.random() / 2)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        billed: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        all_headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
+        attempt = 0
+        while True:
+            try:
+                response = self._session.request(
+                    method, url, headers=all_headers, timeout=self.timeout, **kwargs
+                )
+            except requests.RequestException as exc:
+                retryable = _never_sent(exc) or not billed
+                log.warning(
+                    "upstream %s %s failed: %s (attempt %d)",
+                    method,
+                    path,
+                    type(exc).__name__,
+                    attempt + 1,
+                )
+                if retryable and attempt < self.max_retries:
+                    self._sleep(self._backoff(attempt, None))
+                    attempt += 1
+                    continue
+                raise UpstreamUnavailable(
+                    f"could not reach the video API: {type(exc).__name__}"
+                ) from exc
+            request_id = response.headers.get("x-request-id")
+            if response.status_code < 400:
+                log.debug(
+                    "upstream %s %s -> %d (%s)", method, path, response.status_code, request_id
+                )
+                return response
+            error = error_from_response(response)
+            response.close()
+            log.warning(
+                "upstream %s %s -> %d code=%s request_id=%s",
+                method,
+                path,
+                response.status_code,
+                error.code,
+                request_id,
+            )
+            retryable = response.status_code in RETRYABLE_STATUSES and not billed
+            if retryable and attempt < self.max_retries:
+                self._sleep(self._backoff(attempt, error.retry_after))
+                attempt += 1
+                continue
+            raise error
