@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -82,6 +83,8 @@ class JobModel(Model):
     # Archive to S3: "none" -> "archiving" (leased) -> "archived"
     archive_state = UnicodeAttribute(default="none")
     archive_lease_until = NumberAttribute(default=0)
+    archive_token = UnicodeAttribute(null=True)  # which writer holds the archive lease
+    archived_variants = UnicodeSetAttribute(null=True)
     archive_attempts = NumberAttribute(default=0)
     archive_error = UnicodeAttribute(null=True)
 

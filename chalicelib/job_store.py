@@ -1,0 +1,217 @@
+"""Reading and writing job items. Every status change is a conditional update, so DynamoDB
+itself refuses a move out of a terminal state or backwards, and one writer wins each change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+
+from chalicelib import clock
+from chalicelib.api_errors import bad_request
+from chalicelib.models import PENDING_MARK, PENDING_STATUSES, STATUSES, JobModel
+
+LIST_SCAN_BUDGET = 2_000  # items a filtered list may examine per request before it pages
+
+
+class TransitionRefused(Exception):
+    """DynamoDB refused the conditional update: another writer got there first."""
+
+
+def is_conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def new_job(
+    *,
+    owner: str,
+    prompt: str,
+    model: str,
+    provider: str,
+    size: str,
+    seconds: int,
+    estimated_cost_usd: float,
+    remixed_from: str | None = None,
+    job_id: str | None = None,
+) -> JobModel:
+    created = clock.utcnow()
+    job_id = job_id or str(uuid.uuid4())
+    return JobModel(
+        id=job_id,
+        owner=owner,
+        created_key=f"{created.strftime('%Y-%m-%dT%H:%M:%S.%f')}#{job_id}",
+        pending=PENDING_MARK,
+        prompt=prompt,
+        prompt_lc=prompt.lower(),
+        model=model,
+        provider=provider,
+        size=size,
+        seconds=seconds,
+        status="queued",
+        progress=0,
+        estimated_cost_usd=estimated_cost_usd,
+        remixed_from=remixed_from,
+        created_at=created,
+        updated_at=created,
+        checked_at=clock.now(),
+    )
+
+
+def insert(job: JobModel) -> None:
+    job.save(condition=JobModel.id.does_not_exist())
+
+
+def load(job_id: str) -> JobModel | None:
+    try:
+        return JobModel.get(job_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def load_visible(job_id: str, owner: str) -> JobModel | None:
+    """The owner's job, unless it was deleted; another owner's job looks like no job."""
+    job = load(job_id)
+    if job is None or job.owner != owner or job.deleted_at is not None:
+        return None
+    return job
+
+
+def update(
+    job: JobModel, actions: list[Any], condition: Any = None, *, versioned: bool = True
+) -> None:
+    """Conditional update (guarded by the item's version unless `versioned` is False);
+    refreshes `job` in place. Raises TransitionRefused when a condition fails."""
+    try:
+        job.update(
+            actions=[*actions, JobModel.updated_at.set(clock.utcnow())],
+            condition=condition,
+            add_version_condition=versioned,
+        )
+    except UpdateError as exc:
+        if is_conditional_failure(exc):
+            raise TransitionRefused(job.id) from exc
+        raise
+
+
+def set_progress(job: JobModel, status: str, progress: int, extra: list[Any] | None = None) -> None:
+    """Move within the pending states: queued -> in_progress, progress never decreasing."""
+    if status not in PENDING_STATUSES:
+        raise ValueError(status)
+    allowed = ("queued", "in_progress") if status == "in_progress" else ("queued",)
+    condition = JobModel.status.is_in(*allowed) & (JobModel.progress <= progress)
+    update(
+        job,
+        [JobModel.status.set(status), JobModel.progress.set(progress), *(extra or [])],
+        condition,
+    )
+
+
+def finish(
+    job: JobModel,
+    status: str,
+    actions: list[Any],
+    condition: Any = None,
+    *,
+    versioned: bool = True,
+) -> None:
+    """Pending -> completed | failed; the pending mark goes, so the sparse index forgets it."""
+    if status not in ("completed", "failed"):
+        raise ValueError(status)
+    guard = JobModel.status.is_in(*PENDING_STATUSES)
+    update(
+        job,
+        [JobModel.status.set(status), JobModel.pending.remove(), *actions],
+        guard if condition is None else guard & condition,
+        versioned=versioned,
+    )
+
+
+def fail(job: JobModel, code: str, message: str) -> None:
+    finish(job, "failed", [JobModel.error_code.set(code), JobModel.error_message.set(message)])
+
+
+def remove(job: JobModel) -> None:
+    try:
+        job.delete(add_version_condition=False)
+    except DeleteError as exc:
+        if not is_conditional_failure(exc):
+            raise
+
+
+def pending_jobs() -> list[JobModel]:
+    """Every pending (or awaiting-cleanup) job via the sparse index: O(pending), not O(history)."""
+    return list(JobModel.pending_index.query(PENDING_MARK))
+
+
+# -- history -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    jobs: list[JobModel]
+    next_cursor: str | None
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    plain = {"id": key["id"]["S"], "k": key["created_key"]["S"]}
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        plain = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        job_id, created_key = str(plain["id"]), str(plain["k"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise bad_request("cursor", "The cursor is not one this API handed out.") from None
+    return {
+        "id": {"S": job_id},
+        "owner": {"S": owner},
+        "created_key": {"S": created_key},
+    }
+
+
+def list_page(
+    owner: str, *, limit: int, cursor: str | None, status: str | None, query: str | None
+) -> Page:
+    """Newest first. Filters run in DynamoDB; a page examines a bounded number of items."""
+    if status is not None and status not in STATUSES:
+        raise ValueError(status)
+    condition = JobModel.deleted_at.does_not_exist()
+    if status:
+        condition &= JobModel.status == status
+    if query:
+        condition &= JobModel.prompt_lc.contains(query.lower())
+    start = decode_cursor(cursor, owner) if cursor else None
+    pages = JobModel.history_index.query(
+        owner,
+        scan_index_forward=False,
+        filter_condition=condition,
+        last_evaluated_key=start,
+        page_size=limit + 1 if not (status or query) else max(limit, 100),
+    ).page_iter
+    jobs: list[JobModel] = []
+    for page in pages:
+        items = page.get("Items", [])
+        for index, raw in enumerate(items):
+            jobs.append(JobModel.from_raw_data(raw))
+            if len(jobs) == limit:
+                more = index < len(items) - 1 or page.get("LastEvaluatedKey") is not None
+                return Page(jobs, _item_cursor(jobs[-1]) if more else None)
+        last_key = page.get("LastEvaluatedKey")
+        if last_key is None:
+            return Page(jobs, None)
+        if pages.total_scanned_count >= LIST_SCAN_BUDGET:
+            return Page(jobs, encode_cursor(last_key))
+    return Page(jobs, None)
+
+
+def _item_cursor(job: JobModel) -> str:
+    return encode_cursor({"id": {"S": job.id}, "created_key": {"S": job.created_key}})

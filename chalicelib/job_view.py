@@ -1,0 +1,44 @@
+"""The contract's job object: what the API shows of a job item (never internal fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.catalog import aspect_ratio_of
+from chalicelib.clock import iso
+from chalicelib.models import JobModel
+
+
+def job_path(job_id: str) -> str:
+    return f"/api/videos/{job_id}"
+
+
+def to_public(job: JobModel) -> dict[str, Any]:
+    completed = job.status == "completed"
+    media_url = f"{job_path(job.id)}/media" if completed else None
+    return {
+        "id": job.id,
+        "prompt": job.prompt,
+        "model": job.model,
+        "size": job.size,
+        "seconds": int(job.seconds),
+        "aspect_ratio": aspect_ratio_of(job.size),
+        "duration": int(job.seconds),
+        "format": "mp4",
+        "status": job.status,
+        "progress": int(job.progress),
+        "sora_job_id": job.upstream_id,
+        "remixed_from": job.remixed_from,
+        "reference_url": f"{job_path(job.id)}/media?variant=reference"
+        if job.reference_key
+        else None,
+        "content_variant": "video",
+        "content_ready_at": iso(job.content_ready_at),
+        "error_code": job.error_code,
+        "error_message": job.error_message,
+        "estimated_cost_usd": float(job.estimated_cost_usd),
+        "media_url": media_url,
+        "thumbnail_url": f"{media_url}?variant=thumbnail" if media_url else None,
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+    }

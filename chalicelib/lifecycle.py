@@ -1,0 +1,195 @@
+"""Bring one job up to date with its upstream: the single code path shared by the minute
+refresher, the webhook and an inline GET. Any number of them may run at once: conditional
+writes let exactly one win each transition, and an archive lease lets exactly one copy the
+finished video to S3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+
+from chalicelib import clock, job_store, media_store
+from chalicelib.config import get_settings
+from chalicelib.job_store import TransitionRefused
+from chalicelib.models import PENDING_STATUSES, JobModel
+from chalicelib.providers import provider_named
+from chalicelib.upstream import VARIANTS, UpstreamError, UpstreamNotFound, UpstreamVideo
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_LEASE_SECONDS = 180
+SUBMISSION_GRACE_SECONDS = 300
+
+FAILURE_TEXT = {
+    "timeout": "The video took too long and was stopped.",
+    "expired": "The finished video expired at the video service before it could be saved.",
+    "upstream_missing": "The video service no longer knows this job.",
+    "submission_lost": "The request to the video service was interrupted; nothing was made.",
+}
+
+
+def refresh_job(job: JobModel) -> JobModel:
+    """Sync one job from upstream and archive it when finished; returns the fresh item."""
+    try:
+        if job.deleted_at is not None:
+            _clean_up_deleted(job)
+        elif job.is_pending:
+            _refresh_pending(job)
+    except TransitionRefused:
+        log.info("job %s: another writer won; reloading", job.id)
+        return job_store.load(job.id) or job
+    return job
+
+
+def _fail(job: JobModel, code: str, message: str | None = None) -> None:
+    log.info("job %s failed: %s", job.id, code)
+    job_store.fail(job, code, message or FAILURE_TEXT.get(code, "The video could not be made."))
+
+
+def _refresh_pending(job: JobModel) -> None:
+    now = clock.now()
+    age = now - job.created_at.timestamp()
+    if job.upstream_id is None:
+        if age > SUBMISSION_GRACE_SECONDS:
+            _fail(job, "submission_lost")
+        return
+    if age > get_settings().pending_timeout_seconds and job.upstream_status != "completed":
+        _fail(job, "timeout")
+        return
+    if job.archive_state == "archiving" and job.archive_lease_until > now:
+        return  # another writer is copying the video right now
+    provider = provider_named(job.provider)
+    try:
+        video = provider.retrieve(job.upstream_id)
+    except UpstreamNotFound:
+        _fail(job, "upstream_missing")
+        return
+    _apply(job, video)
+
+
+def _apply(job: JobModel, video: UpstreamVideo) -> None:
+    now = clock.now()
+    if video.status == "failed":
+        message = video.error_message or "The video service could not make this video."
+        _fail(job, video.error_code or "upstream_failed", message)
+    elif video.status == "completed":
+        if job.upstream_status != "completed":
+            expires = video.expires_at or int(now) + 3600
+            job_store.set_progress(
+                job,
+                "in_progress",
+                100,
+                [
+                    JobModel.upstream_status.set("completed"),
+                    JobModel.upstream_expires_at.set(expires),
+                    JobModel.checked_at.set(now),
+                ],
+            )
+        archive(job)
+    else:
+        status = "in_progress" if "in_progress" in (video.status, job.status) else "queued"
+        progress = max(int(job.progress), min(int(video.progress), 99))
+        job_store.set_progress(
+            job,
+            status,
+            progress,
+            [JobModel.upstream_status.set(video.status), JobModel.checked_at.set(now)],
+        )
+
+
+def archive(job: JobModel) -> None:
+    """Copy the finished video (and its images) to S3 once, then mark the job completed."""
+    now = clock.now()
+    if job.upstream_expires_at is not None and now >= job.upstream_expires_at:
+        _fail(job, "expired")
+        return
+    token = uuid.uuid4().hex
+    lease_free = (JobModel.archive_state != "archiving") | (JobModel.archive_lease_until < now)
+    job_store.update(
+        job,
+        [
+            JobModel.archive_state.set("archiving"),
+            JobModel.archive_lease_until.set(now + ARCHIVE_LEASE_SECONDS),
+            JobModel.archive_token.set(token),
+            JobModel.archive_attempts.add(1),
+        ],
+        JobModel.status.is_in(*PENDING_STATUSES) & lease_free,
+    )
+    try:
+        variants = _copy_variants(job)
+    except Exception as exc:
+        log.warning("job %s: archive attempt failed: %s", job.id, exc)
+        job_store.update(
+            job,
+            [
+                JobModel.archive_state.set("none"),
+                JobModel.archive_lease_until.set(0),
+                JobModel.archive_error.set(str(exc)[:500]),
+            ],
+            JobModel.archive_token == token,
+            versioned=False,
+        )
+        if isinstance(exc, UpstreamNotFound) and _expired(job):
+            _fail(job, "expired")
+        return
+    job_store.finish(
+        job,
+        "completed",
+        [
+            JobModel.progress.set(100),
+            JobModel.archive_state.set("archived"),
+            JobModel.archived_variants.set(variants),
+            JobModel.content_ready_at.set(clock.utcnow()),
+            JobModel.archive_error.remove(),
+        ],
+        JobModel.archive_token == token,
+        versioned=False,
+    )
+    log.info("job %s: archived %s and completed", job.id, sorted(variants))
+
+
+def _expired(job: JobModel) -> bool:
+    return job.upstream_expires_at is not None and clock.now() >= job.upstream_expires_at
+
+
+def _copy_variants(job: JobModel) -> set[str]:
+    provider = provider_named(job.provider)
+    copied: set[str] = set()
+    for variant in VARIANTS:
+        try:
+            stream = provider.download(job.upstream_id, variant)
+        except UpstreamError:
+            if variant == "video":
+                raise
+            log.info("job %s: upstream has no %s; skipping it", job.id, variant)
+            continue
+        try:
+            _, content_type = media_store.VARIANT_FILES[variant]
+            media_store.upload_stream(
+                media_store.media_key(job.id, variant), stream.iter_chunks(), content_type
+            )
+        finally:
+            stream.close()
+        copied.add(variant)
+    return copied
+
+
+def _clean_up_deleted(job: JobModel) -> None:
+    """A deleted job waits until upstream finishes (it refuses to delete running jobs)."""
+    provider = provider_named(job.provider)
+    if job.upstream_id:
+        try:
+            video = provider.retrieve(job.upstream_id)
+        except UpstreamNotFound:
+            video = None
+        if video is not None and video.status in PENDING_STATUSES:
+            job_store.update(job, [JobModel.checked_at.set(clock.now())], versioned=False)
+            return
+        if video is not None:
+            with contextlib.suppress(UpstreamNotFound):
+                provider.delete(job.upstream_id)
+    media_store.delete_job_media(job.id)
+    job_store.remove(job)
+    log.info("job %s: deleted upstream and in storage", job.id)

@@ -1,0 +1,63 @@
+"""Choose the upstream provider for a model; built lazily, once per process and provider."""
+
+from __future__ import annotations
+
+import threading
+
+from chalicelib.catalog import ModelSpec
+from chalicelib.config import Settings, get_settings
+from chalicelib.upstream import VideoProvider
+from chalicelib.videos_api import VideosApiClient
+
+_lock = threading.Lock()
+_providers: dict[str, VideoProvider] = {}
+
+
+class UpstreamNotConfigured(RuntimeError):
+    pass
+
+
+def upstream_key(settings: Settings) -> str:
+    if settings.videos_api_key:
+        return settings.videos_api_key
+    if settings.videos_api_key_param:
+        from chalicelib.secrets import read_secret
+
+        return read_secret(settings.videos_api_key_param)
+    raise UpstreamNotConfigured(
+        "No upstream key: set VIDEOS_API_KEY (or OPENAI_API_KEY), or VIDEOS_API_KEY_PARAM "
+        "naming an SSM SecureString."
+    )
+
+
+def _build(name: str, settings: Settings) -> VideoProvider:
+    if name == "openai":
+        return VideosApiClient(
+            settings.videos_api_base_url,
+            upstream_key(settings),
+            timeout=settings.http_timeout_seconds,
+        )
+    raise UpstreamNotConfigured(f"Unknown provider {name!r} in the model catalog.")
+
+
+def provider_named(name: str) -> VideoProvider:
+    with _lock:
+        provider = _providers.get(name)
+        if provider is None:
+            provider = _providers[name] = _build(name, get_settings())
+        return provider
+
+
+def provider_for(model: ModelSpec) -> VideoProvider:
+    return provider_named(model.provider)
+
+
+def set_provider(name: str, provider: VideoProvider) -> None:
+    """Install a provider (tests and the local stack)."""
+    with _lock:
+        _providers[name] = provider
+
+
+def reset_providers() -> None:
+    with _lock:
+        _providers.clear()
