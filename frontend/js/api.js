@@ -1,0 +1,85 @@
+// The one place that talks to the backend. Every call goes through request(),
+// so auth (e.g. an Authorization header) can be added here later in one spot.
+
+export const API_BASE = '/api';
+
+export class ApiError extends Error {
+  constructor(status, code, message, { field = null, retryAfter = null } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;       // HTTP status, 0 when the server could not be reached
+    this.code = code;
+    this.field = field;         // input field at fault, from {"error":{"field"}}
+    this.retryAfter = retryAfter; // seconds, from the Retry-After header
+  }
+  get retryable() {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+export function parseRetryAfter(value) {
+  if (!value) return null;
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, Math.ceil(secs));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+export async function request(path, { method = 'GET', body, headers = {}, signal } = {}) {
+  const init = {
+    method,
+    signal,
+    credentials: 'same-origin',
+    cache: 'no-store',
+    headers: { Accept: 'application/json', ...headers },
+  };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  let res;
+  try {
+    res = await fetch(API_BASE + path, init);
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network_error', 'Could not reach the server.');
+  }
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    throw new ApiError(res.status, e.code || `http_${res.status}`, e.message || res.statusText || 'Request failed', {
+      field: e.field || null,
+      retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
+    });
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const getConfig = () => request('/config');
+
+export function listVideos({ limit = 24, cursor = null, status = '', q = '' } = {}, signal) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (cursor) params.set('cursor', cursor);
+  if (status) params.set('status', status);
+  if (q) params.set('q', q);
+  return request(`/videos?${params}`, { signal });
+}
+
+export const getVideo = (id) => request(`/videos/${enc(id)}`).then((d) => d.job);
+
+export const createVideo = (body, idempotencyKey) =>
+  request('/videos', { method: 'POST', body, headers: { 'Idempotency-Key': idempotencyKey } }).then((d) => d.job);
+
+export const remixVideo = (id, prompt, idempotencyKey) =>
+  request(`/videos/${enc(id)}/remix`, {
+    method: 'POST', body: { prompt }, headers: { 'Idempotency-Key': idempotencyKey },
+  }).then((d) => d.job);
+
+export const deleteVideo = (id) => request(`/videos/${enc(id)}`, { method: 'DELETE' });
+
+export const downloadUrl = (job) => `${job.media_url}${job.media_url.includes('?') ? '&' : '?'}download=1`;

@@ -1,0 +1,34 @@
+// The model catalog from GET /api/config, with the questions the UI asks of it.
+
+export function createCatalog(config) {
+  const models = config.models || [];
+  const byId = new Map(models.map((m) => [m.id, m]));
+  const defaults = config.defaults || {};
+  const model = (id) => byId.get(id) || null;
+
+  const pricePerSecond = (id, size) => {
+    const m = model(id);
+    if (!m) return 0;
+    const bySize = m.price_per_second_by_size || {};
+    return Number(bySize[size] ?? m.price_per_second_usd ?? 0);
+  };
+
+  return {
+    models,
+    defaults,
+    upstream: config.upstream || 'remote',
+    maxPromptChars: (config.limits && config.limits.prompt_max_chars) || 32000,
+    model,
+    label: (id) => model(id)?.label || id,
+    supportsRemix: (id) => model(id)?.supports_remix !== false,
+    pricePerSecond,
+    cost: (id, size, seconds) => Number(seconds) * pricePerSecond(id, size),
+    // Keep a choice if the model allows it, else the catalog default, else the first allowed.
+    pick(list, current, fallback) {
+      const has = (v) => list.some((x) => String(x) === String(v));
+      if (has(current)) return list.find((x) => String(x) === String(current));
+      if (has(fallback)) return list.find((x) => String(x) === String(fallback));
+      return list[0];
+    },
+  };
+}

@@ -1,0 +1,212 @@
+// The prompt form: choices from the catalog, live cost, submit and remix,
+// API validation errors next to the field they name.
+
+import { createVideo, remixVideo } from './api.js';
+import * as fmt from './format.js';
+import { createSubmission } from './submission.js';
+
+const FIELD_OF = { prompt: 'prompt', model: 'model', size: 'size', aspect_ratio: 'size', seconds: 'seconds', duration: 'seconds' };
+
+export function createForm(form, { catalog, onCreated, onRemixed }) {
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    prompt: $('prompt'), counter: $('prompt-counter'), model: $('model'),
+    sizes: $('size-options'), seconds: $('seconds-options'), params: $('params'),
+    cost: $('cost'), submit: $('submit'), error: $('form-error'), note: $('form-note'),
+    remixNote: $('remix-note'), remixSource: $('remix-source'), remixCancel: $('remix-cancel'),
+  };
+  const submit = createSubmission();
+  let remixOf = null;
+  let sending = false;
+  let countdown = 0;
+
+  const value = (name) => form.elements[name]?.value ?? '';
+  const current = () => ({
+    model: el.model.value,
+    size: value('size'),
+    seconds: Number(value('seconds')),
+  });
+
+  function radio(name, val, main, sub) {
+    const label = document.createElement('label');
+    label.className = 'choice';
+    const input = document.createElement('input');
+    input.type = 'radio';
+    input.name = name;
+    input.value = String(val);
+    const a = document.createElement('span');
+    a.className = 'choice-main';
+    a.textContent = main;
+    label.append(input, a);
+    if (sub) {
+      const b = document.createElement('span');
+      b.className = 'choice-sub';
+      b.textContent = sub;
+      label.append(b);
+    }
+    return label;
+  }
+
+  function renderChoices() {
+    const m = catalog.model(el.model.value);
+    if (!m) return;
+    const keep = current();
+    const size = catalog.pick(m.sizes, keep.size, catalog.defaults.size);
+    const secs = catalog.pick(m.seconds, keep.seconds, catalog.defaults.seconds);
+    el.sizes.replaceChildren(...m.sizes.map((s) => {
+      const { ratio, orientation } = fmt.aspect(s);
+      return radio('size', s, `${ratio} ${orientation}`, `${fmt.pixels(s)} · ${fmt.money(catalog.pricePerSecond(m.id, s))}/s`);
+    }));
+    el.seconds.replaceChildren(...m.seconds.map((s) => radio('seconds', s, fmt.seconds(s))));
+    form.querySelector(`input[name="size"][value="${size}"]`).checked = true;
+    form.querySelector(`input[name="seconds"][value="${secs}"]`).checked = true;
+    updateCost();
+  }
+
+  function updateCost() {
+    const p = remixOf || current();
+    el.cost.value = fmt.money(catalog.cost(p.model, p.size, p.seconds));
+  }
+
+  function updateCounter() {
+    const n = el.prompt.value.length;
+    const max = catalog.maxPromptChars;
+    el.counter.textContent = `${fmt.count(n)} / ${fmt.count(max)}`;
+    el.counter.classList.toggle('near', n > max * 0.9);
+  }
+
+  function errorTarget(field) {
+    const name = FIELD_OF[field];
+    return name ? { msg: $(`${name}-error`), control: name === 'prompt' || name === 'model' ? $(name) : $(`${name}-group`) } : null;
+  }
+
+  function showFieldError(field, message) {
+    const t = errorTarget(field);
+    if (!t || (remixOf && t.control !== el.prompt)) return false;
+    t.msg.textContent = message;
+    t.msg.hidden = false;
+    t.control.setAttribute('aria-invalid', 'true');
+    (t.control.matches('fieldset') ? t.control.querySelector('input:checked') : t.control)?.focus();
+    return true;
+  }
+
+  function clearErrors(field) {
+    for (const name of field ? [FIELD_OF[field]] : ['prompt', 'model', 'size', 'seconds']) {
+      const t = errorTarget(name);
+      t.msg.hidden = true;
+      t.msg.textContent = '';
+      t.control.removeAttribute('aria-invalid');
+    }
+    if (!field) showFormError('');
+  }
+
+  function showFormError(text) {
+    clearTimeout(countdown);
+    el.error.textContent = text;
+    el.error.hidden = !text;
+  }
+
+  // "Try again in N s", counting down while the rate limit lasts.
+  function showRetryCountdown(err) {
+    let left = err.retryAfter;
+    const tick = () => {
+      el.error.textContent = left > 0 ? fmt.describeApiError(err, left) : 'You can try again now.';
+      el.error.hidden = false;
+      if (left-- > 0) countdown = setTimeout(tick, 1000);
+    };
+    clearTimeout(countdown);
+    tick();
+  }
+
+  function report(err) {
+    if (err.status === 400 && err.field && showFieldError(err.field, err.message)) return;
+    if (err.status === 429 && err.retryAfter) showRetryCountdown(err);
+    else showFormError(fmt.describeApiError(err));
+  }
+
+  function setSending(on) {
+    sending = on;
+    el.submit.disabled = on;
+    form.setAttribute('aria-busy', String(on));
+    el.submit.textContent = on ? 'Sending…' : remixOf ? 'Remix video' : 'Generate video';
+  }
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    if (sending) return;
+    clearErrors();
+    el.note.textContent = '';
+    const prompt = el.prompt.value.trim();
+    if (!prompt) {
+      showFieldError('prompt', 'Describe the video you want: a prompt is required.');
+      return;
+    }
+    const source = remixOf;
+    const body = source ? { remix: source.id, prompt } : { prompt, ...current() };
+    setSending(true);
+    try {
+      const job = await submit(body, (key) => (source
+        ? remixVideo(source.id, prompt, key)
+        : createVideo({ prompt, model: body.model, size: body.size, seconds: body.seconds }, key)));
+      if (source) {
+        endRemix();
+        onRemixed?.(job);
+      }
+      onCreated(job);
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      report(err);
+    } finally {
+      setSending(false);
+    }
+  }
+
+  function startRemix(job) {
+    remixOf = job;
+    clearErrors();
+    el.remixSource.textContent = fmt.truncate(job.prompt, 80);
+    el.remixNote.hidden = false;
+    el.params.hidden = true;
+    el.prompt.value = job.prompt;
+    updateCounter();
+    updateCost();
+    setSending(false);
+    form.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    el.prompt.focus();
+    el.prompt.setSelectionRange(el.prompt.value.length, el.prompt.value.length);
+  }
+
+  function endRemix() {
+    remixOf = null;
+    el.remixNote.hidden = true;
+    el.params.hidden = false;
+    updateCost();
+    setSending(false);
+  }
+
+  // Setup.
+  el.prompt.maxLength = catalog.maxPromptChars;
+  el.model.replaceChildren(...catalog.models.map((m) => new Option(m.label || m.id, m.id)));
+  el.model.value = catalog.pick(catalog.models.map((m) => m.id), catalog.defaults.model, null);
+  renderChoices();
+  updateCounter();
+  setSending(false);
+
+  el.prompt.addEventListener('input', () => { updateCounter(); clearErrors('prompt'); });
+  el.model.addEventListener('change', () => { clearErrors('model'); renderChoices(); });
+  form.addEventListener('change', (e) => {
+    if (e.target.name === 'size' || e.target.name === 'seconds') { clearErrors(e.target.name); updateCost(); }
+  });
+  form.addEventListener('submit', onSubmit);
+  // Ctrl/Cmd+Enter submits from the prompt.
+  el.prompt.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
+  });
+  el.remixCancel.addEventListener('click', () => { endRemix(); el.prompt.focus(); });
+
+  return {
+    startRemix,
+    note(text) { el.note.textContent = text; },
+    get remixing() { return remixOf; },
+  };
+}

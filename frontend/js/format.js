@@ -1,0 +1,94 @@
+// Pure formatting helpers: no DOM, no state.
+
+const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+const num = new Intl.NumberFormat('en-US');
+
+export const money = (value) => usd.format(Number(value) || 0);
+export const count = (n) => num.format(n);
+
+export function parseSize(size) {
+  const [w, h] = String(size).split('x').map(Number);
+  return { w: w || 0, h: h || 0 };
+}
+
+const gcd = (a, b) => (b ? gcd(b, a % b) : a);
+
+export function aspect(size) {
+  const { w, h } = parseSize(size);
+  if (!w || !h) return { ratio: size, orientation: '' };
+  const d = gcd(w, h);
+  let ratio = `${w / d}:${h / d}`;
+  // 1280x720 is 16:9 exactly; round near-standard ratios for readability.
+  if (Math.abs(w / h - 16 / 9) < 0.02) ratio = '16:9';
+  else if (Math.abs(h / w - 16 / 9) < 0.02) ratio = '9:16';
+  const orientation = w > h ? 'Landscape' : w < h ? 'Portrait' : 'Square';
+  return { ratio, orientation };
+}
+
+export const pixels = (size) => String(size).replace('x', '×');
+export const seconds = (s) => `${s} s`;
+
+export function relativeTime(iso, now = Date.now()) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '';
+  const s = Math.round((now - t) / 1000);
+  if (s < 45) return 'just now';
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.round(m / 60);
+  if (h < 24) return `${h} h ago`;
+  const d = Math.round(h / 24);
+  if (d === 1) return 'yesterday';
+  if (d < 7) return `${d} days ago`;
+  return new Date(t).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+export const fullTime = (iso) => {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? '' : new Date(t).toLocaleString();
+};
+
+export function truncate(text, max = 60) {
+  const s = String(text).replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+export const isPending = (job) => job.status === 'queued' || job.status === 'in_progress';
+export const isSaving = (job) => job.status === 'in_progress' && job.progress >= 100;
+
+export function statusLabel(job) {
+  if (isSaving(job)) return 'Saving…';
+  return { queued: 'Queued', in_progress: 'Generating', completed: 'Ready', failed: 'Failed' }[job.status] || job.status;
+}
+
+// Job failures in words a creator understands.
+const FAILURES = {
+  moderation_blocked: ['Blocked by the content policy', 'The video service declined this prompt. Reword it (avoid real people, graphic content or copyrighted characters) and try again.'],
+  timeout: ['Took too long', 'The render did not finish in time and was stopped. Run it again.'],
+  expired: ['Video expired', 'The finished video expired before it could be saved. Run it again to get a new copy.'],
+  rate_limit_exceeded: ['Video service busy', 'Too many requests at once. Wait a moment and run it again.'],
+  rate_limited: ['Video service busy', 'Too many requests at once. Wait a moment and run it again.'],
+};
+
+export function describeFailure(code, message) {
+  if (FAILURES[code]) return { title: FAILURES[code][0], detail: FAILURES[code][1] };
+  return {
+    title: 'The video service had a problem',
+    detail: message ? `It said: “${message}”. Run it again in a moment.` : 'Run it again in a moment.',
+  };
+}
+
+// API errors on submit, as one sentence (field errors are shown next to the field instead).
+const sentence = (msg) => String(msg || '').trim().replace(/[.!]+$/, '');
+
+export function describeApiError(err, retryIn = err.retryAfter) {
+  const wait = retryIn != null ? ` Try again in ${retryIn} s.` : ' Try again in a moment.';
+  if (err.status === 0) return 'Could not reach the server. Check your connection and try again.';
+  if (err.status === 429) return `Too many requests right now: ${sentence(err.message)}.${wait}`;
+  if (err.status === 409 && err.code === 'not_ready') return 'That video is not finished yet, so it cannot be remixed.';
+  if (err.status === 409) return err.message;
+  if (err.status === 401 || err.status === 403) return 'You are not allowed to do that. Sign in again and retry.';
+  if (err.status === 502 || err.status === 503 || err.status === 504) return `The video service reported an error: ${sentence(err.message)}.${wait}`;
+  if (err.status >= 500) return `Something went wrong on the server: ${sentence(err.message)}.${wait}`;
+  return err.message;
+}
