@@ -126,7 +126,18 @@ class WebhookDelivery(Model):
     ttl = TTLAttribute()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (JobModel, IdempotencyRecord, WebhookDelivery)
+class UpstreamLink(Model):
+    """`id` is `upstream#<upstream video id>`; lets a webhook find the job it is about."""
+
+    class Meta:
+        table_name = "sora-studio-jobs"
+        region = "us-east-1"
+
+    id = UnicodeAttribute(hash_key=True)
+    job_id = UnicodeAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (JobModel, IdempotencyRecord, WebhookDelivery, UpstreamLink)
 
 
 def bind_models(settings: Settings) -> None:

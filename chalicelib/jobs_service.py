@@ -1,0 +1,234 @@
+"""What the job routes do: create, list, get, delete and remix, on behalf of one owner."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import clock, idempotency, job_store, lifecycle, media_store
+from chalicelib.api_errors import ApiError, bad_request, conflict, not_found
+from chalicelib.catalog import get_catalog
+from chalicelib.config import get_settings
+from chalicelib.models import STATUSES, JobModel, UpstreamLink
+from chalicelib.providers import UpstreamNotConfigured, provider_for, provider_named
+from chalicelib.upstream import (
+    CreateRequest,
+    ReferenceImage,
+    UpstreamAuthError,
+    UpstreamBadRequest,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamVideo,
+)
+from chalicelib.validation import parse_create, parse_json_object, parse_remix
+
+log = logging.getLogger(__name__)
+
+LIST_DEFAULT_LIMIT = 50
+LIST_MAX_LIMIT = 100
+QUERY_MAX_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Created:
+    job: JobModel
+    replayed: bool = False
+
+
+def upstream_failure(exc: UpstreamError) -> ApiError:
+    """Map an upstream failure on create/remix to the API's answer."""
+    if isinstance(exc, UpstreamRateLimited):
+        wait = max(1, math.ceil(exc.retry_after or 5))
+        return ApiError(
+            429,
+            "rate_limited",
+            f"The video service is busy. Try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+    if isinstance(exc, UpstreamBadRequest):
+        return ApiError(400, "upstream_rejected", exc.message, field=exc.param)
+    if isinstance(exc, UpstreamAuthError):
+        return ApiError(502, "upstream_error", "The video service rejected this server's API key.")
+    return ApiError(502, "upstream_error", f"The video service failed: {exc.message}")
+
+
+def _submit(
+    owner: str,
+    job: JobModel,
+    idempotency_key: str | None,
+    fingerprint: str,
+    call: Callable[[], UpstreamVideo],
+    reference: ReferenceImage | None = None,
+) -> Created:
+    if idempotency_key:
+        earlier = idempotency.claim(owner, idempotency_key, fingerprint, job.id)
+        if earlier is not None:
+            existing = job_store.load_visible(earlier, owner)
+            if existing is None:
+                raise conflict(
+                    "idempotency_key_used", "This Idempotency-Key made a video that was deleted."
+                )
+            return Created(existing, replayed=True)
+    try:
+        if reference is not None:
+            job.reference_key = media_store.reference_key(job.id, reference.content_type)
+            job.reference_type = reference.content_type
+            media_store.put_bytes(job.reference_key, reference.data, reference.content_type)
+        job_store.insert(job)
+    except Exception:
+        if idempotency_key:
+            idempotency.release(owner, idempotency_key)
+        raise
+    try:
+        video = call()
+    except Exception as exc:
+        # Nothing half-made stays behind: the job, its reference and the key go.
+        job_store.remove(job)
+        if reference is not None:
+            media_store.delete_job_media(job.id)
+        if idempotency_key:
+            idempotency.release(owner, idempotency_key)
+        if isinstance(exc, UpstreamError):
+            log.warning("create for job %s refused upstream: %s", job.id, exc)
+            raise upstream_failure(exc) from exc
+        if isinstance(exc, UpstreamNotConfigured):
+            raise ApiError(503, "upstream_not_configured", str(exc)) from exc
+        raise
+    UpstreamLink(f"upstream#{video.id}", job_id=job.id).save()
+    status = "in_progress" if video.status == "in_progress" else "queued"
+    job_store.update(
+        job,
+        [
+            JobModel.upstream_id.set(video.id),
+            JobModel.upstream_status.set(video.status),
+            JobModel.status.set(status),
+            JobModel.progress.set(min(int(video.progress), 99)),
+            JobModel.checked_at.set(clock.now()),
+        ],
+    )
+    if idempotency_key:
+        idempotency.complete(owner, idempotency_key)
+    log.info("job %s created upstream as %s (request %s)", job.id, video.id, video.request_id)
+    return Created(job)
+
+
+def create(owner: str, raw_body: bytes | None, idempotency_key: str | None) -> Created:
+    key = idempotency.validate_key(idempotency_key)
+    body = parse_json_object(raw_body)
+    spec = parse_create(get_catalog(), body)
+    job = job_store.new_job(
+        owner=owner,
+        prompt=spec.prompt,
+        model=spec.model.id,
+        provider=spec.model.provider,
+        size=spec.size,
+        seconds=spec.seconds,
+        estimated_cost_usd=spec.estimated_cost_usd,
+    )
+    request = CreateRequest(
+        prompt=spec.prompt,
+        model=spec.model.id,
+        size=spec.size,
+        seconds=spec.seconds,
+        reference=spec.reference,
+    )
+    return _submit(
+        owner,
+        job,
+        key,
+        idempotency.body_fingerprint(body),
+        lambda: provider_for(spec.model).create(request),
+        spec.reference,
+    )
+
+
+def remix(
+    owner: str, source_id: str, raw_body: bytes | None, idempotency_key: str | None
+) -> Created:
+    key = idempotency.validate_key(idempotency_key)
+    prompt = parse_remix(parse_json_object(raw_body))
+    source = job_store.load_visible(source_id, owner)
+    if source is None:
+        raise not_found()
+    if source.status != "completed" or not source.upstream_id:
+        raise conflict("source_not_completed", "Only a completed video can be remixed.")
+    spec = get_catalog().get(source.model)
+    if spec is not None and not spec.supports_remix:
+        raise bad_request(None, f"{source.model} does not support remixing.", "remix_unsupported")
+    job = job_store.new_job(
+        owner=owner,
+        prompt=prompt,
+        model=source.model,
+        provider=source.provider,
+        size=source.size,
+        seconds=int(source.seconds),
+        estimated_cost_usd=float(source.estimated_cost_usd),
+        remixed_from=source.id,
+    )
+    upstream_source = source.upstream_id
+    fingerprint = idempotency.body_fingerprint({"remix_of": source.id, "prompt": prompt})
+    return _submit(
+        owner,
+        job,
+        key,
+        fingerprint,
+        lambda: provider_named(source.provider).remix(upstream_source, prompt),
+    )
+
+
+def _parse_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return LIST_DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= LIST_MAX_LIMIT:
+        raise bad_request("limit", f"limit must be a whole number from 1 to {LIST_MAX_LIMIT}.")
+    return int(raw)
+
+
+def list_jobs(owner: str, params: dict[str, str]) -> dict[str, Any]:
+    for name in params:
+        if name not in ("limit", "cursor", "status", "q"):
+            raise bad_request(name, f"Unknown query parameter '{name}'.")
+    limit = _parse_limit(params.get("limit"))
+    status = params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise bad_request("status", f"status must be one of {', '.join(STATUSES)}.")
+    query = (params.get("q") or "").strip() or None
+    if query is not None and len(query) > QUERY_MAX_CHARS:
+        raise bad_request("q", f"q must be at most {QUERY_MAX_CHARS} characters.")
+    page = job_store.list_page(
+        owner, limit=limit, cursor=params.get("cursor") or None, status=status, query=query
+    )
+    return {"jobs": page.jobs, "next_cursor": page.next_cursor}
+
+
+def get_job(owner: str, job_id: str) -> JobModel:
+    job = job_store.load_visible(job_id, owner)
+    if job is None:
+        raise not_found()
+    stale = clock.now() - float(job.checked_at or 0) > get_settings().poll_interval_seconds
+    if job.is_pending and stale:
+        try:
+            job = lifecycle.refresh_job(job)
+        except (UpstreamError, UpstreamNotConfigured) as exc:
+            log.warning("inline refresh of job %s failed: %s", job.id, exc)
+    return job
+
+
+def delete_job(owner: str, job_id: str) -> None:
+    """Hide the job at once; storage and upstream copies go now or, for a job upstream is
+    still rendering (it refuses to delete those), as soon as the refresher sees it finish."""
+    job = job_store.load_visible(job_id, owner)
+    if job is None:
+        raise not_found()
+    job_store.update(
+        job,
+        [JobModel.deleted_at.set(clock.now()), JobModel.pending.set("P")],
+        versioned=False,
+    )
+    try:
+        lifecycle.refresh_job(job)
+    except Exception as exc:
+        log.warning("job %s: clean-up deferred to the refresher: %s", job.id, exc)

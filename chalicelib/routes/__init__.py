@@ -1,0 +1,1 @@
+"""Chalice Blueprints: thin routes that parse HTTP and call a service module."""

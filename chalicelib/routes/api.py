@@ -1,0 +1,96 @@
+"""The JSON API under `/api` (mounted with that prefix by app.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import jobs_service, media_service
+from chalicelib.auth import current_owner
+from chalicelib.catalog import get_catalog
+from chalicelib.config import get_settings
+from chalicelib.job_view import job_path, to_public
+from chalicelib.validation import PROMPT_MAX_CHARS, REFERENCE_MAX_BYTES
+
+api = Blueprint(__name__)
+
+JSON_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+
+
+def _owner() -> str:
+    return current_owner(api.current_request)
+
+
+def _created(created: jobs_service.Created) -> Response:
+    headers = {"Location": job_path(created.job.id)}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body={"job": to_public(created.job)}, status_code=201, headers=headers)
+
+
+def _header(name: str) -> str | None:
+    headers = api.current_request.headers
+    return headers.get(name) if headers else None
+
+
+@api.route("/health", methods=["GET"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@api.route("/config", methods=["GET"])
+def config() -> dict[str, Any]:
+    return {
+        **get_catalog().to_public(),
+        "upstream": get_settings().upstream_label,
+        "limits": {
+            "prompt_max_chars": PROMPT_MAX_CHARS,
+            "reference_max_bytes": REFERENCE_MAX_BYTES,
+        },
+    }
+
+
+@api.route("/videos", methods=["POST"], content_types=JSON_TYPES)
+def create_video() -> Response:
+    request = api.current_request
+    created = jobs_service.create(_owner(), request.raw_body, _header("Idempotency-Key"))
+    return _created(created)
+
+
+@api.route("/videos", methods=["GET"])
+def list_videos() -> dict[str, Any]:
+    params = dict(api.current_request.query_params or {})
+    page = jobs_service.list_jobs(_owner(), params)
+    return {"jobs": [to_public(job) for job in page["jobs"]], "next_cursor": page["next_cursor"]}
+
+
+@api.route("/videos/{job_id}", methods=["GET"])
+def get_video(job_id: str) -> dict[str, Any]:
+    return {"job": to_public(jobs_service.get_job(_owner(), job_id))}
+
+
+@api.route("/videos/{job_id}", methods=["DELETE"])
+def delete_video(job_id: str) -> Response:
+    jobs_service.delete_job(_owner(), job_id)
+    return Response(body="", status_code=204)
+
+
+@api.route("/videos/{job_id}/remix", methods=["POST"], content_types=JSON_TYPES)
+def remix_video(job_id: str) -> Response:
+    request = api.current_request
+    created = jobs_service.remix(_owner(), job_id, request.raw_body, _header("Idempotency-Key"))
+    return _created(created)
+
+
+@api.route("/videos/{job_id}/media", methods=["GET"])
+def video_media(job_id: str) -> Response:
+    params = api.current_request.query_params or {}
+    answer = media_service.media(
+        _owner(),
+        job_id,
+        params.get("variant"),
+        params.get("download") in ("1", "true"),
+        _header("Range"),
+    )
+    return Response(body=answer.body, status_code=answer.status, headers=answer.headers)

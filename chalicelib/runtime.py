@@ -1,0 +1,17 @@
+"""Bind models and forget cached clients, settings and providers (process start and tests)."""
+
+from __future__ import annotations
+
+from chalicelib.aws import reset_clients
+from chalicelib.catalog import get_catalog
+from chalicelib.config import get_settings, reset_settings
+from chalicelib.models import bind_models
+from chalicelib.providers import reset_providers
+
+
+def reset() -> None:
+    reset_settings()
+    get_catalog.cache_clear()
+    reset_clients()
+    reset_providers()
+    bind_models(get_settings())
