@@ -1,0 +1,193 @@
+"""Start and stop the whole local stack in one process (threads plus ffmpeg children)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("devserver")
+
+LOCAL_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "JOBS_TABLE": "sora-studio-local-jobs",
+    "MEDIA_BUCKET": "sora-studio-local-media",
+    "STAGE": "local",
+}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        port: int = 8000,
+        host: str = "127.0.0.1",
+        data_dir: Path | str = REPO_ROOT / ".data",
+        simulator_speed: float = 1.0,
+        simulator_expiry_seconds: int | None = None,
+        refresh_interval: float | None = None,
+        snapshot_interval: float = 10.0,
+        env: dict[str, str] | None = None,
+        webhooks: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.data_dir = Path(data_dir)
+        self.simulator_speed = simulator_speed
+        self.simulator_expiry_seconds = simulator_expiry_seconds
+        self.refresh_interval = refresh_interval
+        self.snapshot_interval = snapshot_interval
+        self.extra_env = env or {}
+        self.webhooks = webhooks
+        self.simulator: Any = None
+        self._moto: Any = None
+        self._web: Any = None
+        self._snapshot: Any = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LocalStack:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._start_moto()
+        self._configure_upstream()
+        self._prepare_storage()
+        self._start_web()
+        interval = self.refresh_interval or float(os.environ.get("POLL_INTERVAL_SECONDS", "5"))
+        self._loop("refresher", interval, self._refresh_once)
+        self._loop("snapshot", self.snapshot_interval, self._snapshot.save)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if self._web is not None:
+            self._web.shutdown()
+            self._web.server.server_close()
+        if self._snapshot is not None:
+            try:
+                self._snapshot.save()
+            except Exception:
+                log.exception("final snapshot failed")
+        if self.simulator is not None:
+            self.simulator.stop()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- parts --------------------------------------------------------------------------------
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        moto_port = free_port(self.host)
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
+        self._moto.start()
+        os.environ.update(LOCAL_AWS_ENV)
+        os.environ.update(self.extra_env)
+        os.environ["AWS_ENDPOINT_URL"] = f"http://{self.host}:{moto_port}"
+
+    def _configure_upstream(self) -> None:
+        if os.environ.get("VIDEOS_API_KEY") or os.environ.get("OPENAI_API_KEY"):
+            os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
+            log.info("upstream: %s", os.environ.get("VIDEOS_API_BASE_URL", "default"))
+            return
+        from simulator import SimulatorServer
+
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        options: dict[str, Any] = {"host": self.host, "port": 0, "speed": self.simulator_speed}
+        if self.simulator_expiry_seconds is not None:
+            options["expiry_seconds"] = self.simulator_expiry_seconds
+        if self.webhooks:
+            options["webhook_url"] = f"{self.url}/api/webhooks/videos"
+            options["webhook_secret"] = secret
+            os.environ["VIDEOS_WEBHOOK_SECRET"] = secret
+        options["cache_dir"] = str(self.data_dir / "simulator-cache")
+        self.simulator = SimulatorServer(**options).start()
+        os.environ["VIDEOS_API_BASE_URL"] = self.simulator.url
+        os.environ["VIDEOS_API_KEY"] = "simulator-local-key"
+        os.environ["VIDEOS_UPSTREAM"] = "simulator"
+
+    def _prepare_storage(self) -> None:
+        import boto3
+
+        from chalicelib import runtime
+        from chalicelib.config import get_settings
+        from chalicelib.models import create_table
+
+        from .snapshot import Snapshot
+
+        runtime.reset()
+        settings = get_settings()
+        create_table(settings)
+        s3 = boto3.client("s3", region_name=settings.region)
+        s3.create_bucket(Bucket=settings.media_bucket)
+        dynamodb = boto3.client("dynamodb", region_name=settings.region)
+        self._snapshot = Snapshot(
+            self.data_dir, settings.jobs_table, settings.media_bucket, dynamodb, s3
+        )
+        restored = self._snapshot.restore()
+        if restored:
+            log.info("restored %d stored items from %s", restored, self.data_dir)
+
+    def _start_web(self) -> None:
+        from chalice.config import Config
+        from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
+
+        from app import app
+
+        from .web import StudioRequestHandler
+
+        if not isinstance(app, LocalChalice):
+            # As `chalice local` does: thread-local current_request for a threaded server.
+            CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+            app.__class__ = CustomLocalChalice
+        handler = type("Handler", (StudioRequestHandler,), {"frontend_dir": REPO_ROOT / "frontend"})
+        config = Config.create(chalice_stage="local", app_name=app.app_name, chalice_app=app)
+        self._web = LocalDevServer(app, config, self.host, self.port, handler_cls=handler)
+        self._spawn("web", self._web.server.serve_forever)
+
+    def _refresh_once(self) -> None:
+        from chalicelib import refresher
+
+        refresher.refresh_pending()
+
+    def _loop(self, name: str, interval: float, work: Any) -> None:
+        def run() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    work()
+                except Exception:
+                    log.exception("%s loop failed; trying again next time", name)
+
+        self._spawn(name, run)
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=f"devserver-{name}", daemon=True)
+        thread.start()
+        if name != "web":
+            self._threads.append(thread)
