@@ -1,0 +1,33 @@
+"""Small helpers for backend tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+HEADERS = {"Content-Type": "application/json", "Accept": "*/*"}
+
+
+def post_json(client: Any, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+    raw = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.http.post(path, body=raw, headers={**HEADERS, **(headers or {})})
+
+
+def get(client: Any, path: str, headers: dict[str, str] | None = None) -> Any:
+    return client.http.get(path, headers={"Accept": "*/*", **(headers or {})})
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body) if response.body else None
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, step: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
