@@ -25,7 +25,9 @@ RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 class MediaAnswer:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    # A str when empty: Chalice leaves a bytes body of a non-binary response as bytes, which
+    # the Lambda runtime cannot serialise (and the Chalice test client cannot decode).
+    body: bytes | str = ""
 
 
 def parse_variant(raw: str | None) -> str:
