@@ -1,0 +1,1 @@
+"""sora-studio's AWS infrastructure: CloudFormation template, deploy/destroy/package/secrets."""

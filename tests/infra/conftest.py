@@ -1,0 +1,106 @@
+"""Fixtures for the infra tests: a moto server, clients on it, a scratch project directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from infra import cfn_yaml
+from infra.stack import TEMPLATE_PATH
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never reach a real account, whatever the developer's shell has."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_client(moto_endpoint: str) -> Iterator[Callable[[str], Any]]:
+    """boto3 clients on the moto server (reset after each test)."""
+
+    def make(service: str) -> Any:
+        return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION, **CREDENTIALS)
+
+    yield make
+    import urllib.request
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    ).read()
+
+
+def moto_template(distribution_id: str, domain: str) -> str:
+    """infra/template.yaml minus what moto's CloudFormation cannot create (CloudFront and
+    bucket policies); the distribution, made through moto's CloudFront API, is given as
+    literal outputs. Everything else is the real template."""
+    template = cfn_yaml.load(TEMPLATE_PATH)
+    resources = template["Resources"]
+    for name in [n for n, r in resources.items() if r["Type"].startswith("AWS::CloudFront::")]:
+        del resources[name]
+    del resources["FrontendBucketPolicy"]
+    template["Outputs"]["DistributionId"] = {"Value": distribution_id}
+    template["Outputs"]["DistributionDomainName"] = {"Value": domain}
+    template["Outputs"]["SiteUrl"] = {"Value": f"https://{domain}"}
+    return json.dumps(template)
+
+
+def create_distribution(cloudfront: Any) -> tuple[str, str]:
+    config = {
+        "CallerReference": "tests",
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [{"Id": "frontend", "DomainName": "frontend.s3.amazonaws.com",
+                       "S3OriginConfig": {"OriginAccessIdentity": ""}}],
+        },
+        "DefaultCacheBehavior": {"TargetOriginId": "frontend",
+                                 "ViewerProtocolPolicy": "redirect-to-https",
+                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
+    }  # fmt: skip
+    dist = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+    return dist["Id"], dist["DomainName"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A scratch copy of what deploy reads and writes: .chalice/ and a small frontend/."""
+    root = tmp_path / "project"
+    (root / ".chalice").mkdir(parents=True)
+    for name in ("config.json", "policy-dev.json", "policy-prod.json"):
+        shutil.copy(REPO / ".chalice" / name, root / ".chalice" / name)
+    web = root / "frontend"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html><title>sora</title>")
+    (web / "app.js").write_text("console.log('hi')")
+    (web / "style.css").write_text("body{}")
+    (web / "assets" / "logo.svg").write_text("<svg/>")
+    (web / "assets" / "app.3f9a2c1b7e.js").write_text("// hashed")
+    (web / ".DS_Store").write_bytes(b"\0")
+    (root / "requirements.txt").write_text("")
+    return root
