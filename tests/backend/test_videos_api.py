@@ -191,7 +191,8 @@ def test_download_streams_with_range(api):
         f"{BASE}/videos/video_1/content",
         body=b"abc",
         status=206,
-        headers={"content-type": "video/mp4", "content-range": "bytes 0-2/10"},
+        content_type="video/mp4",
+        headers={"content-range": "bytes 0-2/10"},
     )
     stream = api.download("video_1", "video", "bytes=0-2")
     assert b"".join(stream.iter_chunks()) == b"abc"
