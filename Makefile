@@ -27,8 +27,10 @@ format: $(VENV)/.installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Browser tests run in their own pytest process: the local stack they drive is process-wide.
 test: $(VENV)/.installed lint
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/browser
+	@if [ -d tests/browser ]; then $(PY) -m pytest tests/browser; fi
 
 bench: $(VENV)/.installed
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
