@@ -7,7 +7,6 @@ import threading
 from chalicelib.catalog import ModelSpec
 from chalicelib.config import Settings, get_settings
 from chalicelib.upstream import VideoProvider
-from chalicelib.videos_api import VideosApiClient
 
 _lock = threading.Lock()
 _providers: dict[str, VideoProvider] = {}
@@ -32,6 +31,9 @@ def upstream_key(settings: Settings) -> str:
 
 def _build(name: str, settings: Settings) -> VideoProvider:
     if name == "openai":
+        # Imported here: `requests` is not needed to answer routes that never go upstream.
+        from chalicelib.videos_api import VideosApiClient
+
         return VideosApiClient(
             settings.videos_api_base_url,
             upstream_key(settings),
