@@ -1,0 +1,42 @@
+"""Image-to-video: a first-frame reference travels to upstream as a multipart file part,
+is stored with the job and served back through the media route."""
+
+from __future__ import annotations
+
+import hashlib
+
+import requests
+
+from tests.backend.helpers import body, get, post_json
+from tests.backend.test_validation import data_url, png
+
+
+def test_reference_reaches_upstream_and_is_served_back(client, aws, simulator):
+    image = png(1280, 720)
+    response = post_json(
+        client, "/api/videos", {"prompt": "from a picture", "input_reference": data_url(image)}
+    )
+    assert response.status_code == 201, response.body
+    job = body(response)["job"]
+    assert job["reference_url"] == f"/api/videos/{job['id']}/media?variant=reference"
+    redirect = get(client, job["reference_url"])
+    assert redirect.status_code == 302
+    stored = requests.get(redirect.headers["Location"], timeout=10)
+    assert hashlib.sha256(stored.content).hexdigest() == hashlib.sha256(image).hexdigest()
+    assert stored.headers["Content-Type"] == "image/png"
+    upstream = requests.get(
+        f"{simulator.url}/videos/{job['sora_job_id']}",
+        headers={"Authorization": "Bearer k"},
+        timeout=10,
+    ).json()
+    assert upstream["size"] == "1280x720" and upstream["status"] in (
+        "queued",
+        "in_progress",
+        "completed",
+    )
+
+
+def test_no_reference_is_404(client):
+    job = body(post_json(client, "/api/videos", {"prompt": "plain"}))["job"]
+    assert job["reference_url"] is None
+    assert get(client, f"/api/videos/{job['id']}/media?variant=reference").status_code == 404
