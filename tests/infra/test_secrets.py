@@ -1,0 +1,117 @@
+"""chalicelib.secrets (read once, cached, clear errors) and `make secrets` (store_secrets)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import secrets
+from chalicelib.secrets import SecretError, clear_cache, read_secret
+from infra.deploy import store_secrets
+from infra.iam import CallRecorder
+
+NAME = "/sora-studio/dev/videos-api-key"
+VALUE = "sk-test-not-a-real-key-0000"
+
+
+@pytest.fixture
+def ssm() -> Iterator[Any]:
+    clear_cache()
+    with mock_aws():
+        yield boto3.client("ssm", region_name="us-east-1")
+    clear_cache()
+
+
+def test_reads_once_per_name_and_caches(ssm: Any) -> None:
+    ssm.put_parameter(Name=NAME, Value=VALUE, Type="SecureString")
+    ssm.put_parameter(Name="/other", Value="two", Type="SecureString")
+    recorder = CallRecorder()
+    with recorder.recording() as calls:
+        assert read_secret(NAME) == VALUE
+        assert read_secret(NAME) == VALUE
+        assert read_secret("/other") == "two"
+        assert read_secret(NAME) == VALUE
+    gets = [c for c in calls if c.operation == "GetParameter"]
+    assert [c.params["Name"] for c in gets] == [NAME, "/other"]
+    assert all(c.params["WithDecryption"] is True for c in gets)
+
+
+def test_cache_survives_a_changed_parameter_until_cleared(ssm: Any) -> None:
+    ssm.put_parameter(Name=NAME, Value=VALUE, Type="SecureString")
+    assert read_secret(NAME) == VALUE
+    ssm.put_parameter(Name=NAME, Value="rotated", Type="SecureString", Overwrite=True)
+    assert read_secret(NAME) == VALUE
+    clear_cache()
+    assert read_secret(NAME) == "rotated"
+
+
+def test_client_is_created_lazily(ssm: Any) -> None:
+    assert secrets._client is None
+    ssm.put_parameter(Name=NAME, Value=VALUE, Type="SecureString")
+    read_secret(NAME)
+    assert secrets._client is not None
+
+
+def test_missing_parameter_names_it_and_the_fix(ssm: Any) -> None:
+    with pytest.raises(SecretError) as info:
+        read_secret(NAME)
+    assert NAME in str(info.value)
+    assert "make secrets" in str(info.value)
+
+
+def test_blank_parameter_is_an_error_and_not_cached(ssm: Any) -> None:
+    ssm.put_parameter(Name=NAME, Value="   ", Type="SecureString")
+    with pytest.raises(SecretError, match="is empty"):
+        read_secret(NAME)
+    ssm.put_parameter(Name=NAME, Value=VALUE, Type="SecureString", Overwrite=True)
+    assert read_secret(NAME) == VALUE
+
+
+def test_no_name_is_an_error(ssm: Any) -> None:
+    with pytest.raises(SecretError, match="_PARAM"):
+        read_secret("")
+
+
+def test_value_never_logged_or_in_errors(ssm: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    ssm.put_parameter(Name=NAME, Value=VALUE, Type="SecureString")
+    read_secret(NAME)
+    ours = [r for r in caplog.records if r.name.startswith("chalicelib")]
+    assert all(VALUE not in r.getMessage() for r in ours)
+
+
+def test_store_secrets_from_environment(ssm: Any) -> None:
+    env = {"VIDEOS_API_KEY": VALUE, "VIDEOS_WEBHOOK_SECRET": "whsec_test"}
+    said: list[str] = []
+    stored = store_secrets(ssm, "dev", environ=env, prompt=_no_prompt, say=said.append)
+    assert stored == [NAME, "/sora-studio/dev/webhook-secret"]
+    param = ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]
+    assert (param["Type"], param["Value"]) == ("SecureString", VALUE)
+    assert all(VALUE not in line and "whsec_test" not in line for line in said)
+    # --overwrite: running it again replaces the values
+    store_secrets(ssm, "dev", environ={"VIDEOS_API_KEY": "new"}, prompt=lambda _: "", say=print)
+    assert ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]["Value"] == "new"
+
+
+def test_store_secrets_prompts_and_blank_keeps(ssm: Any) -> None:
+    answers = iter(["prompted-key", ""])
+    asked: list[str] = []
+
+    def prompt(question: str) -> str:
+        asked.append(question)
+        return next(answers)
+
+    stored = store_secrets(ssm, "prod", environ={}, prompt=prompt, say=lambda _: None)
+    assert stored == ["/sora-studio/prod/videos-api-key"]
+    assert "/sora-studio/prod/webhook-secret" in asked[1]
+    names = [p["Name"] for p in ssm.describe_parameters()["Parameters"]]
+    assert names == ["/sora-studio/prod/videos-api-key"]
+
+
+def _no_prompt(question: str) -> str:
+    raise AssertionError(f"prompted although the environment had the value: {question}")
