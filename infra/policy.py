@@ -11,13 +11,10 @@ from typing import Any
 
 from infra.names import StageResources
 
-# DynamoDB, on the jobs table and its two indexes. PynamoDB 6 builds its table metadata from
-# the model, so DescribeTable is not needed at run time. ConditionCheckItem/PutItem/UpdateItem/
-# DeleteItem are also what TransactWriteItems is authorised against (there is no IAM action
-# of that name).
+# DynamoDB, on the jobs table and its two indexes: what the app's flows call (recorded by
+# tests/infra/test_policy_e2e.py). PynamoDB 6 builds its table metadata from the model, so
+# DescribeTable is not needed at run time; no batch or transaction calls are made.
 DYNAMODB_ACTIONS = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",

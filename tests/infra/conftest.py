@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,14 +9,8 @@ from typing import Any
 
 import boto3
 import pytest
+from infra_testing import CREDENTIALS, REGION, REPO
 from moto.server import ThreadedMotoServer
-
-from infra import cfn_yaml
-from infra.stack import TEMPLATE_PATH
-
-REPO = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @pytest.fixture(autouse=True)
@@ -52,39 +45,6 @@ def aws_client(moto_endpoint: str) -> Iterator[Callable[[str], Any]]:
     urllib.request.urlopen(
         urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
     ).read()
-
-
-def moto_template(distribution_id: str, domain: str) -> str:
-    """infra/template.yaml minus what moto's CloudFormation cannot create (CloudFront and
-    bucket policies); the distribution, made through moto's CloudFront API, is given as
-    literal outputs. Everything else is the real template."""
-    template = cfn_yaml.load(TEMPLATE_PATH)
-    resources = template["Resources"]
-    for name in [n for n, r in resources.items() if r["Type"].startswith("AWS::CloudFront::")]:
-        del resources[name]
-    del resources["FrontendBucketPolicy"]
-    template["Outputs"]["DistributionId"] = {"Value": distribution_id}
-    template["Outputs"]["DistributionDomainName"] = {"Value": domain}
-    template["Outputs"]["SiteUrl"] = {"Value": f"https://{domain}"}
-    return json.dumps(template)
-
-
-def create_distribution(cloudfront: Any) -> tuple[str, str]:
-    config = {
-        "CallerReference": "tests",
-        "Comment": "",
-        "Enabled": True,
-        "Origins": {
-            "Quantity": 1,
-            "Items": [{"Id": "frontend", "DomainName": "frontend.s3.amazonaws.com",
-                       "S3OriginConfig": {"OriginAccessIdentity": ""}}],
-        },
-        "DefaultCacheBehavior": {"TargetOriginId": "frontend",
-                                 "ViewerProtocolPolicy": "redirect-to-https",
-                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
-    }  # fmt: skip
-    dist = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
-    return dist["Id"], dist["DomainName"]
 
 
 @pytest.fixture

@@ -1,0 +1,112 @@
+"""Run the Chalice CLI from an interpreter whose version is a supported Lambda runtime.
+
+Chalice takes the Lambda runtime from the Python that runs it (python3.11 from a 3.11 venv).
+To pin python3.12 whatever the local Python is, `chalice deploy/delete/package` run from
+`.venv-deploy/` (git-ignored), a venv made on first use from `python3.12` (or `python3.13`,
+or `$DEPLOY_PYTHON`) with requirements.txt installed: Chalice imports app.py there and builds
+the Lambda dependencies for that runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+SUPPORTED_RUNTIMES = ("python3.12", "python3.13")
+INTERPRETERS = ("python3.12", "python3.13")
+DEPLOY_VENV = ".venv-deploy"
+
+
+class RuntimeNotSupported(RuntimeError):
+    pass
+
+
+def runtime_of(python: str) -> str:
+    version = subprocess.run(
+        [python, "-c", "import sys; print(f'python{sys.version_info[0]}.{sys.version_info[1]}')"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return version
+
+
+def find_base_python() -> str:
+    """$DEPLOY_PYTHON, else python3.12, else python3.13 on PATH."""
+    override = os.environ.get("DEPLOY_PYTHON", "").strip()
+    candidates = [override] if override else list(INTERPRETERS)
+    for candidate in candidates:
+        found = shutil.which(candidate)
+        if found and runtime_of(found) in SUPPORTED_RUNTIMES:
+            return found
+    raise RuntimeNotSupported(
+        f"Need {' or '.join(INTERPRETERS)} to run Chalice (it sets the Lambda runtime from "
+        "its own Python). Install one (e.g. `pyenv install 3.12`, `apt install python3.12`) "
+        "or set DEPLOY_PYTHON=/path/to/python3.12."
+    )
+
+
+def ensure_deploy_python(project_dir: Path) -> str:
+    """The interpreter of `.venv-deploy`, created or refreshed when requirements.txt changed."""
+    venv = project_dir / DEPLOY_VENV
+    python = venv / "bin" / "python"
+    requirements = project_dir / "requirements.txt"
+    stamp = venv / ".requirements.sha256"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    if python.exists() and runtime_of(str(python)) not in SUPPORTED_RUNTIMES:
+        shutil.rmtree(venv)
+    if not python.exists():
+        base = find_base_python()
+        print(f"Creating {DEPLOY_VENV} with {base} ({runtime_of(base)})")
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    if not stamp.exists() or stamp.read_text() != digest:
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements), "boto3"],
+            check=True,
+        )
+        stamp.write_text(digest)
+    return str(python)
+
+
+class ChaliceCli:
+    """`chalice <command>` in `project_dir` run by `python` (default: `.venv-deploy`)."""
+
+    def __init__(self, project_dir: Path, python: str | None = None, region: str = "") -> None:
+        self.project_dir = project_dir
+        self._python = python
+        self.region = region
+
+    @property
+    def python(self) -> str:
+        if self._python is None:
+            self._python = ensure_deploy_python(self.project_dir)
+        return self._python
+
+    def run(self, args: Sequence[str]) -> None:
+        env = dict(os.environ)
+        if self.region:
+            env["AWS_DEFAULT_REGION"] = self.region
+        code = "import sys; from chalice.cli import main; sys.exit(main())"
+        command = [self.python, "-c", code, "--project-dir", str(self.project_dir), *args]
+        print("$ chalice " + " ".join(args), flush=True)
+        subprocess.run(command, check=True, env=env, cwd=self.project_dir)
+
+    def deploy(self, stage: str) -> None:
+        self.run(["deploy", "--stage", stage])
+
+    def delete(self, stage: str) -> None:
+        self.run(["delete", "--stage", stage])
+
+    def package(self, stage: str, merge_template: Path, outdir: Path) -> None:
+        self.run(
+            ["package", "--stage", stage, "--merge-template", str(merge_template), str(outdir)]
+        )
+
+
+def current_python() -> str:
+    return sys.executable

@@ -1,0 +1,54 @@
+"""Write a stage's environment and IAM policy into `.chalice/` (what `chalice deploy` reads)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.names import StageResources
+from infra.policy import build_policy
+
+
+def policy_path(chalice_dir: Path, stage: str) -> Path:
+    return chalice_dir / f"policy-{stage}.json"
+
+
+def load(chalice_dir: Path) -> dict[str, Any]:
+    return json.loads((chalice_dir / "config.json").read_text())
+
+
+def _write_json(path: Path, data: Any) -> bool:
+    text = json.dumps(data, indent=2) + "\n"
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+def write_stage(chalice_dir: Path, res: StageResources) -> list[Path]:
+    """Update only this stage's environment keys in config.json and its policy file.
+
+    Returns the files that changed (none when the stage is already written this way).
+    """
+    config = load(chalice_dir)
+    stage = config.setdefault("stages", {}).setdefault(res.stage, {})
+    stage.setdefault("environment_variables", {}).update(res.environment())
+    stage["iam_policy_file"] = policy_path(chalice_dir, res.stage).name
+    changed = []
+    if _write_json(chalice_dir / "config.json", config):
+        changed.append(chalice_dir / "config.json")
+    if _write_json(policy_path(chalice_dir, res.stage), build_policy(res)):
+        changed.append(policy_path(chalice_dir, res.stage))
+    return changed
+
+
+def deployed_rest_api_id(chalice_dir: Path, stage: str) -> str:
+    """The REST API id `chalice deploy` recorded for the stage, or ""."""
+    path = chalice_dir / "deployed" / f"{stage}.json"
+    if not path.exists():
+        return ""
+    for resource in json.loads(path.read_text()).get("resources", []):
+        if resource.get("resource_type") == "rest_api":
+            return str(resource.get("rest_api_id", ""))
+    return ""

@@ -1,0 +1,239 @@
+"""`python -m infra.deploy {deploy,destroy,package,secrets} --stage STAGE` (the Makefile targets).
+
+deploy:  stack (template.yaml) -> .chalice stage env + policy from its outputs -> chalice deploy
+         -> stack again with the API id (CloudFront /api/* origin) -> frontend upload ->
+         CloudFront invalidation -> prints the site URL. Safe to re-run.
+destroy: chalice delete -> empty buckets -> delete stack -> delete the dev table (the prod
+         table and secrets stay unless --force).
+package: one SAM template in build/package-STAGE/ (chalice package --merge-template).
+secrets: put the upstream key and the webhook secret into SSM SecureStrings.
+
+Only `chalice deploy`/`chalice delete` cannot run offline; they sit behind `ChaliceRunner`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+
+from infra import chalice_config, frontend, stack
+from infra.chalice_cli import ChaliceCli
+from infra.names import APP_NAME, STAGES, StageResources, param_names, stack_name
+from infra.package import check_packaged, function_logical_ids, write_merge_template
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ClientFactory = Callable[[str], Any]
+
+
+class ChaliceRunner(Protocol):
+    def deploy(self, stage: str) -> None: ...
+    def delete(self, stage: str) -> None: ...
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass
+class Deployer:
+    client: ClientFactory
+    region: str
+    chalice: ChaliceRunner
+    project_dir: Path = PROJECT_DIR
+    template_body: str | None = None  # tests swap in a moto-compatible variant
+    say: Callable[[str], None] = field(default=print)
+
+    @property
+    def chalice_dir(self) -> Path:
+        return self.project_dir / ".chalice"
+
+    def account(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
+
+    def stack_params(self, stage: str, api_id: str) -> dict[str, str]:
+        key_param, webhook_param = param_names(stage)
+        return {
+            "AppName": APP_NAME,
+            "Stage": stage,
+            "ApiId": api_id,
+            "VideosApiKeyParamName": key_param,
+            "WebhookSecretParamName": webhook_param,
+            "MediaExpirationDays": os.environ.get("MEDIA_EXPIRATION_DAYS", "0"),
+        }
+
+    def deploy_stack(self, stage: str, api_id: str) -> dict[str, str]:
+        self.say(f"Stack {stack_name(stage)} (ApiId={api_id or '-'}) ...")
+        return stack.deploy(
+            self.client("cloudformation"),
+            stack_name(stage),
+            self.stack_params(stage, api_id),
+            template_body=self.template_body,
+            tags={"app": APP_NAME, "stage": stage},
+        )
+
+    def deploy(self, stage: str) -> str:
+        cf = self.client("cloudformation")
+        existing = stack.describe(cf, stack_name(stage))
+        self.check_no_orphan_table(stage, existing)
+        known_api = stack.parameters(existing).get("ApiId", "") if existing else ""
+        known_api = known_api or chalice_config.deployed_rest_api_id(self.chalice_dir, stage)
+
+        outputs = self.deploy_stack(stage, known_api)
+        resources = StageResources.from_outputs(stage, outputs, self.region, self.account())
+        for path in chalice_config.write_stage(self.chalice_dir, resources):
+            self.say(f"Wrote {path.relative_to(self.project_dir)} from the stack outputs")
+
+        self.chalice.deploy(stage)
+        api_id = chalice_config.deployed_rest_api_id(self.chalice_dir, stage)
+        if not api_id:
+            raise DeployError(f"chalice deploy left no rest_api in .chalice/deployed/{stage}.json")
+        if api_id != known_api:
+            outputs = self.deploy_stack(stage, api_id)
+
+        assets = frontend.upload(
+            self.client("s3"), outputs["FrontendBucketName"], self.project_dir / "frontend"
+        )
+        self.say(f"Uploaded {len(assets)} frontend files to s3://{outputs['FrontendBucketName']}")
+        invalidation = frontend.invalidate(self.client("cloudfront"), outputs["DistributionId"])
+        self.say(f"CloudFront invalidation {invalidation} requested")
+        self.say(f"Site: {outputs['SiteUrl']}  (API under {outputs['SiteUrl']}/api)")
+        return outputs["SiteUrl"]
+
+    def check_no_orphan_table(self, stage: str, existing: Mapping[str, Any] | None) -> None:
+        if existing is not None:
+            return
+        table = StageResources.for_stage(stage).table_name
+        try:
+            self.client("dynamodb").describe_table(TableName=table)
+        except Exception:  # ResourceNotFoundException: the normal first deploy
+            return
+        raise DeployError(
+            f"Table {table} exists but stack {stack_name(stage)} does not (kept by an earlier "
+            "`make destroy`). Import it into the stack (CloudFormation resource import) or "
+            f"delete it (`make destroy STAGE={stage} FORCE=1`) before deploying again."
+        )
+
+    def destroy(self, stage: str, force: bool = False) -> None:
+        cf = self.client("cloudformation")
+        existing = stack.describe(cf, stack_name(stage))
+        outputs = stack.outputs(existing) if existing else {}
+        if (self.chalice_dir / "deployed" / f"{stage}.json").exists():
+            self.chalice.delete(stage)
+        s3 = self.client("s3")
+        for key in ("FrontendBucketName", "MediaBucketName"):
+            if outputs.get(key):
+                count = frontend.empty_bucket(s3, outputs[key])
+                self.say(f"Emptied s3://{outputs[key]} ({count} objects)")
+        if stack.delete(cf, stack_name(stage)):
+            self.say(f"Deleted stack {stack_name(stage)}")
+        table = outputs.get("JobsTableName") or StageResources.for_stage(stage).table_name
+        if stage == "prod" and not force:
+            self.say(f"Kept table {table} and the SSM secrets (prod; FORCE=1 deletes them)")
+            return
+        self.delete_table(table)
+        ssm = self.client("ssm")
+        for name in param_names(stage):
+            try:
+                ssm.delete_parameter(Name=name)
+                self.say(f"Deleted SSM parameter {name}")
+            except ssm.exceptions.ParameterNotFound:
+                pass
+
+    def delete_table(self, table: str) -> None:
+        ddb = self.client("dynamodb")
+        try:
+            ddb.update_table(TableName=table, DeletionProtectionEnabled=False)
+            ddb.get_waiter("table_exists").wait(TableName=table)
+            ddb.delete_table(TableName=table)
+        except ddb.exceptions.ResourceNotFoundException:
+            return
+        ddb.get_waiter("table_not_exists").wait(TableName=table)
+        self.say(f"Deleted table {table}")
+
+
+def store_secrets(
+    ssm: Any,
+    stage: str,
+    environ: Mapping[str, str] = os.environ,
+    prompt: Callable[[str], str] = getpass.getpass,
+    say: Callable[[str], None] = print,
+) -> list[str]:
+    """Put the two secrets (env VIDEOS_API_KEY / VIDEOS_WEBHOOK_SECRET, else a hidden prompt)
+    as SecureStrings; a blank answer leaves that parameter as it is. Returns the names put."""
+    stored = []
+    for name, variable in zip(
+        param_names(stage), ("VIDEOS_API_KEY", "VIDEOS_WEBHOOK_SECRET"), strict=True
+    ):
+        value = environ.get(variable, "").strip()
+        if not value:
+            if not sys.stdin.isatty() and prompt is getpass.getpass:
+                say(f"{name}: skipped ({variable} not set and no terminal to ask)")
+                continue
+            value = prompt(f"{name} ({variable}, blank keeps the current value): ").strip()
+        if not value:
+            say(f"{name}: unchanged")
+            continue
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        say(f"{name}: stored (SecureString)")
+        stored.append(name)
+    return stored
+
+
+def package(stage: str, cli: ChaliceCli, project_dir: Path = PROJECT_DIR) -> Path:
+    config = chalice_config.load(project_dir / ".chalice")
+    function_ids = function_logical_ids(config, stage)
+    build = project_dir / "build"
+    merge = write_merge_template(build / f"merge-{stage}.json", stage, function_ids)
+    outdir = build / f"package-{stage}"
+    cli.package(stage, merge, outdir)
+    template = outdir / "sam.json"
+    check_packaged(json.loads(template.read_text()), function_ids)
+    return template
+
+
+def session_region(session: boto3.Session) -> str:
+    region = session.region_name
+    if not region:
+        raise DeployError("No AWS region: set AWS_REGION (or AWS_DEFAULT_REGION / a profile).")
+    return region
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__)
+    parser.add_argument("command", choices=("deploy", "destroy", "package", "secrets"))
+    parser.add_argument("--stage", choices=STAGES, default="dev")
+    parser.add_argument("--force", action="store_true", help="destroy: also the prod table")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "package":
+            region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+            cli = ChaliceCli(PROJECT_DIR, region=region or "us-east-1")
+            print(f"Packaged: {package(args.stage, cli).relative_to(PROJECT_DIR)}")
+            return 0
+        session = boto3.Session()
+        region = session_region(session)
+        if args.command == "secrets":
+            store_secrets(session.client("ssm"), args.stage)
+            return 0
+        deployer = Deployer(session.client, region, ChaliceCli(PROJECT_DIR, region=region))
+        if args.command == "deploy":
+            deployer.deploy(args.stage)
+        else:
+            deployer.destroy(args.stage, force=args.force)
+    except (DeployError, stack.StackError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Helpers shared by the infra tests (imported by name: tests/infra has no __init__.py, so
+that `infra` keeps meaning the project's package)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from infra import cfn_yaml
+from infra.iam import Call
+from infra.names import StageResources
+from infra.stack import TEMPLATE_PATH
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+KEY = "videos/3f2c/video.mp4"
+
+
+def app_calls(res: StageResources) -> list[Call]:
+    """Every kind of call the app and the Lambda runtime make, one example each."""
+    t, b, r, fn = res.table_name, res.media_bucket, res.region, res.function_prefix
+
+    def c(service: str, operation: str, **params: Any) -> Call:
+        return Call(service, operation, params, r)
+
+    return [
+        c("dynamodb", "GetItem", TableName=t),
+        c("dynamodb", "PutItem", TableName=t),
+        c("dynamodb", "UpdateItem", TableName=t),
+        c("dynamodb", "DeleteItem", TableName=t),
+        c("dynamodb", "Query", TableName=t, IndexName="history-index"),
+        c("dynamodb", "Query", TableName=t, IndexName="pending-index"),
+        c("s3", "PutObject", Bucket=b, Key=KEY),
+        c("s3", "CreateMultipartUpload", Bucket=b, Key=KEY),
+        c("s3", "UploadPart", Bucket=b, Key=KEY),
+        c("s3", "CompleteMultipartUpload", Bucket=b, Key=KEY),
+        c("s3", "AbortMultipartUpload", Bucket=b, Key=KEY),
+        c("s3", "GetObject", Bucket=b, Key=KEY),
+        c("s3", "HeadObject", Bucket=b, Key="videos/3f2c/thumbnail.webp"),
+        c("s3", "DeleteObject", Bucket=b, Key=KEY),
+        c("s3", "DeleteObjects", Bucket=b, Delete={"Objects": [{"Key": KEY}]}),
+        c("s3", "ListObjectsV2", Bucket=b, Prefix="videos/3f2c/"),
+        c("ssm", "GetParameter", Name=res.key_param, WithDecryption=True),
+        c("ssm", "GetParameter", Name=res.webhook_param, WithDecryption=True),
+        c("logs", "CreateLogGroup", logGroupName=f"/aws/lambda/{fn}"),
+        c(
+            "logs",
+            "PutLogEvents",
+            logGroupName=f"/aws/lambda/{fn}",
+            logStreamName="2026/11/24/[$LATEST]abc",
+        ),
+        c(
+            "logs",
+            "CreateLogStream",
+            logGroupName=f"/aws/lambda/{fn}-refresh_pending_jobs",
+            logStreamName="2026/11/24/[$LATEST]def",
+        ),
+    ]
+
+
+def moto_template(distribution_id: str, domain: str) -> str:
+    """infra/template.yaml minus what moto's CloudFormation cannot create (CloudFront and
+    bucket policies); the distribution, made through moto's CloudFront API, is given as
+    literal outputs. Everything else is the real template."""
+    template = cfn_yaml.load(TEMPLATE_PATH)
+    resources = template["Resources"]
+    for name in [n for n, r in resources.items() if r["Type"].startswith("AWS::CloudFront::")]:
+        del resources[name]
+    del resources["FrontendBucketPolicy"]
+    template["Outputs"]["DistributionId"] = {"Value": distribution_id}
+    template["Outputs"]["DistributionDomainName"] = {"Value": domain}
+    template["Outputs"]["SiteUrl"] = {"Value": f"https://{domain}"}
+    return json.dumps(template)
+
+
+def create_distribution(cloudfront: Any) -> tuple[str, str]:
+    config = {
+        "CallerReference": "tests",
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [{"Id": "frontend", "DomainName": "frontend.s3.amazonaws.com",
+                       "S3OriginConfig": {"OriginAccessIdentity": ""}}],
+        },
+        "DefaultCacheBehavior": {"TargetOriginId": "frontend",
+                                 "ViewerProtocolPolicy": "redirect-to-https",
+                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
+    }  # fmt: skip
+    dist = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+    return dist["Id"], dist["DomainName"]
