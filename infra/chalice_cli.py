@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 SUPPORTED_RUNTIMES = ("python3.12", "python3.13")
@@ -27,23 +28,36 @@ class RuntimeNotSupported(RuntimeError):
 
 
 def runtime_of(python: str) -> str:
-    version = subprocess.run(
-        [python, "-c", "import sys; print(f'python{sys.version_info[0]}.{sys.version_info[1]}')"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return version
+    """`python3.X` of an interpreter, or "" when it does not run (e.g. an inactive pyenv shim)."""
+    try:
+        result = subprocess.run(
+            [python, "-c", "import sys; print('python%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except OSError:
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def _candidates() -> list[str]:
+    override = os.environ.get("DEPLOY_PYTHON", "").strip()
+    if override:
+        return [override]
+    found = [path for name in INTERPRETERS if (path := shutil.which(name))]
+    # pyenv keeps versions that are installed but not active out of PATH
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for name in INTERPRETERS:
+        found += sorted(str(p) for p in pyenv_root.glob(f"versions/{name[6:]}*/bin/{name}"))
+    return found
 
 
 def find_base_python() -> str:
-    """$DEPLOY_PYTHON, else python3.12, else python3.13 on PATH."""
-    override = os.environ.get("DEPLOY_PYTHON", "").strip()
-    candidates = [override] if override else list(INTERPRETERS)
-    for candidate in candidates:
-        found = shutil.which(candidate)
-        if found and runtime_of(found) in SUPPORTED_RUNTIMES:
-            return found
+    """$DEPLOY_PYTHON, else python3.12, else python3.13 (on PATH, then in pyenv)."""
+    for candidate in _candidates():
+        if runtime_of(candidate) in SUPPORTED_RUNTIMES:
+            return candidate
     raise RuntimeNotSupported(
         f"Need {' or '.join(INTERPRETERS)} to run Chalice (it sets the Lambda runtime from "
         "its own Python). Install one (e.g. `pyenv install 3.12`, `apt install python3.12`) "
@@ -57,7 +71,9 @@ def ensure_deploy_python(project_dir: Path) -> str:
     python = venv / "bin" / "python"
     requirements = project_dir / "requirements.txt"
     stamp = venv / ".requirements.sha256"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    # Chalice itself need not be a Lambda requirement: pin the one this project runs.
+    chalice = f"chalice=={metadata.version('chalice')}"
+    digest = hashlib.sha256(requirements.read_bytes() + chalice.encode()).hexdigest()
     if python.exists() and runtime_of(str(python)) not in SUPPORTED_RUNTIMES:
         shutil.rmtree(venv)
     if not python.exists():
@@ -66,7 +82,7 @@ def ensure_deploy_python(project_dir: Path) -> str:
         subprocess.run([base, "-m", "venv", str(venv)], check=True)
     if not stamp.exists() or stamp.read_text() != digest:
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements), "boto3"],
+            [python, "-m", "pip", "install", "--quiet", chalice, "boto3", "-r", requirements],
             check=True,
         )
         stamp.write_text(digest)

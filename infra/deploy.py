@@ -17,6 +17,7 @@ import argparse
 import getpass
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import boto3
 from infra import chalice_config, frontend, stack
 from infra.chalice_cli import ChaliceCli
 from infra.names import APP_NAME, STAGES, StageResources, param_names, stack_name
-from infra.package import check_packaged, function_logical_ids, write_merge_template
+from infra.package import chalice_functions, check_merged, check_runtime, write_merge_template
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ClientFactory = Callable[[str], Any]
@@ -188,15 +189,23 @@ def store_secrets(
     return stored
 
 
-def package(stage: str, cli: ChaliceCli, project_dir: Path = PROJECT_DIR) -> Path:
+def package(
+    stage: str, cli: ChaliceCli, project_dir: Path = PROJECT_DIR, build: Path | None = None
+) -> Path:
+    """build/package-STAGE/sam.json (+ deployment.zip): one SAM template with everything."""
     config = chalice_config.load(project_dir / ".chalice")
-    function_ids = function_logical_ids(config, stage)
-    build = project_dir / "build"
-    merge = write_merge_template(build / f"merge-{stage}.json", stage, function_ids)
+    functions = chalice_functions(config, stage)
+    retention = "log_retention_in_days" in {**config, **config["stages"].get(stage, {})}
+    build = build or project_dir / "build"
+    merge = write_merge_template(build / f"merge-{stage}.json", stage, functions, retention)
     outdir = build / f"package-{stage}"
+    if outdir.exists():
+        shutil.rmtree(outdir)
     cli.package(stage, merge, outdir)
     template = outdir / "sam.json"
-    check_packaged(json.loads(template.read_text()), function_ids)
+    packaged = json.loads(template.read_text())
+    check_merged(packaged, functions)
+    check_runtime(packaged)
     return template
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +19,41 @@ from infra.names import API_GATEWAY_STAGE, StageResources, param_names
 from infra.policy import cloudformation_policy
 from infra.stack import TEMPLATE_PATH
 
-API_HANDLER = "APIHandler"
+
+@dataclass(frozen=True)
+class ChaliceFunction:
+    """How `chalice package` names one Lambda function's resources."""
+
+    name: str  # api_handler, refresh_pending_jobs
+
+    @property
+    def camel(self) -> str:
+        return "".join(part.title() for part in self.name.split("_") if part)
+
+    @property
+    def logical_id(self) -> str:
+        return "APIHandler" if self.name == "api_handler" else self.camel
+
+    @property
+    def role(self) -> str:
+        return f"{self.camel}Role"
+
+    @property
+    def log_group(self) -> str:
+        return f"{self.camel}LogGroup"
 
 
-def function_logical_ids(chalice_config: dict[str, Any], stage: str) -> list[str]:
-    """Chalice's logical ids: APIHandler, plus CamelCase of each configured function name."""
-    names: set[str] = set(chalice_config.get("lambda_functions", {}))
+def chalice_functions(chalice_config: dict[str, Any], stage: str) -> list[ChaliceFunction]:
+    """The API handler plus every function `.chalice/config.json` configures for the stage."""
+    names = set(chalice_config.get("lambda_functions", {}))
     names |= set(chalice_config.get("stages", {}).get(stage, {}).get("lambda_functions", {}))
     names.discard("api_handler")
-    ids = [API_HANDLER]
-    ids += sorted("".join(part.title() for part in n.split("_") if part) for n in names)
-    return ids
+    return [ChaliceFunction("api_handler"), *(ChaliceFunction(n) for n in sorted(names))]
 
 
-def merge_template(stage: str, function_ids: list[str]) -> dict[str, Any]:
+def merge_template(
+    stage: str, functions: list[ChaliceFunction], log_retention: bool
+) -> dict[str, Any]:
     template = copy.deepcopy(cfn_yaml.load(TEMPLATE_PATH))
     params = template["Parameters"]
     del params["ApiId"]
@@ -68,26 +90,31 @@ def merge_template(stage: str, function_ids: list[str]) -> dict[str, Any]:
         "VIDEOS_WEBHOOK_SECRET_PARAM": {"Ref": "WebhookSecretParamName"},
     }
     assert set(environment) == set(resources.environment()), "keep both lists in step"
-    for logical_id in function_ids:
-        template["Resources"][logical_id] = {
+    policy = cloudformation_policy(resources)
+    for fn in functions:
+        template["Resources"][fn.logical_id] = {
             "Properties": {"Environment": {"Variables": environment}}
         }
-    template["Resources"]["DefaultRole"] = {
-        "Properties": {
-            "Policies": [
-                {
-                    "PolicyName": "DefaultRolePolicy",
-                    "PolicyDocument": cloudformation_policy(resources),
-                }
-            ]
+        template["Resources"][fn.role] = {
+            "Properties": {
+                "Policies": [{"PolicyName": f"{fn.role}Policy", "PolicyDocument": policy}]
+            }
         }
-    }
+        if log_retention:
+            # Chalice 1.34 names the API handler's group after `${ApiHandler}`, a resource
+            # it renamed to APIHandler: point each group at its function.
+            template["Resources"][fn.log_group] = {
+                "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"}}
+            }
     return template
 
 
-def write_merge_template(path: Path, stage: str, function_ids: list[str]) -> Path:
+def write_merge_template(
+    path: Path, stage: str, functions: list[ChaliceFunction], log_retention: bool
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(merge_template(stage, function_ids), indent=2) + "\n")
+    template = merge_template(stage, functions, log_retention)
+    path.write_text(json.dumps(template, indent=2) + "\n")
     return path
 
 
@@ -95,17 +122,22 @@ class PackageError(RuntimeError):
     pass
 
 
-def check_packaged(template: dict[str, Any], function_ids: list[str]) -> None:
-    """Fail when the merge hit a function Chalice did not generate or the runtime is wrong."""
+def check_merged(template: dict[str, Any], functions: list[ChaliceFunction]) -> None:
+    """Fail when the merge named a resource Chalice did not generate, or missed a function."""
     resources = template["Resources"]
     typeless = sorted(name for name, body in resources.items() if "Type" not in body)
     if typeless:
         raise PackageError(f"merge template names resources Chalice did not generate: {typeless}")
-    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
-    not_covered = sorted(set(functions) - set(function_ids))
+    lambdas = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    not_covered = sorted(lambdas - {fn.logical_id for fn in functions})
     if not_covered:
-        raise PackageError(f"functions without the stack environment: {not_covered}")
-    for name, body in functions.items():
+        raise PackageError(f"functions without the stack environment and policy: {not_covered}")
+
+
+def check_runtime(template: dict[str, Any]) -> None:
+    for name, body in template["Resources"].items():
+        if body["Type"] != "AWS::Serverless::Function":
+            continue
         runtime = body["Properties"].get("Runtime")
         if runtime not in SUPPORTED_RUNTIMES:
             raise PackageError(

@@ -1,0 +1,109 @@
+"""`make package`: chalice package --merge-template gives one SAM template, cfn-lint clean."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_file
+from infra_testing import REPO
+
+from infra.chalice_cli import SUPPORTED_RUNTIMES, ChaliceCli
+from infra.deploy import package
+from infra.package import PackageError, check_runtime
+
+RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The dev stage packaged by this interpreter's Chalice from a copy of the app (with no
+    third-party requirements, so nothing is downloaded)."""
+    if not (REPO / "app.py").exists():
+        pytest.skip("app.py is not there yet")
+    root = tmp_path_factory.mktemp("package")
+    shutil.copy(REPO / "app.py", root / "app.py")
+    shutil.copytree(REPO / "chalicelib", root / "chalicelib")
+    (root / ".chalice").mkdir()
+    for name in ("config.json", "policy-dev.json", "policy-prod.json"):
+        shutil.copy(REPO / ".chalice" / name, root / ".chalice" / name)
+    (root / "requirements.txt").write_text("")
+    cli = ChaliceCli(root, python=sys.executable, region="us-east-1")
+    if RUNTIME in SUPPORTED_RUNTIMES:
+        path = package("dev", cli, project_dir=root)
+    else:
+        with pytest.raises(PackageError, match=re.escape(f"Runtime {RUNTIME}")):
+            package("dev", cli, project_dir=root)
+        path = root / "build" / "package-dev" / "sam.json"
+    return {"path": path, "template": json.loads(path.read_text())}
+
+
+def test_merged_template_is_cfn_lint_clean(packaged: dict[str, Any]) -> None:
+    matches = lint_file(packaged["path"])
+    assert not matches, "\n".join(str(m) for m in matches)
+
+
+def test_one_stack_holds_app_and_resources(packaged: dict[str, Any]) -> None:
+    resources = packaged["template"]["Resources"]
+    types = {name: body["Type"] for name, body in resources.items()}
+    for name in ("JobsTable", "MediaBucket", "FrontendBucket", "Distribution", "RestAPI"):
+        assert name in types
+    assert types["APIHandler"] == types["RefreshPendingJobs"] == "AWS::Serverless::Function"
+    assert "Parameters" in packaged["template"]
+    assert "ApiId" not in packaged["template"]["Parameters"]
+
+
+def test_cloudfront_api_origin_is_the_chalice_rest_api(packaged: dict[str, Any]) -> None:
+    dist = packaged["template"]["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    (api,) = [o for o in dist["Origins"] if o["Id"] == "api"]
+    assert api["DomainName"] == {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.amazonaws.com"}
+    assert [b["PathPattern"] for b in dist["CacheBehaviors"]] == ["/api/*"]
+
+
+def test_functions_get_stack_names_and_policy(packaged: dict[str, Any]) -> None:
+    resources = packaged["template"]["Resources"]
+    for name in ("APIHandler", "RefreshPendingJobs"):
+        env = resources[name]["Properties"]["Environment"]["Variables"]
+        assert env["JOBS_TABLE"] == {"Ref": "JobsTable"}
+        assert env["MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
+        assert env["VIDEOS_API_KEY_PARAM"] == {"Ref": "VideosApiKeyParamName"}
+        role = resources[name]["Properties"]["Role"]["Fn::GetAtt"][0]
+        (policy,) = resources[role]["Properties"]["Policies"]
+        text = json.dumps(policy["PolicyDocument"])
+        assert "123456789012" not in text  # no name from .chalice/ leaks into the stack
+        assert "${JobsTable}" in text and "${MediaBucket}" in text
+    refresher = resources["RefreshPendingJobs"]["Properties"]
+    assert refresher["ReservedConcurrentExecutions"] == 1
+    assert resources["APIHandler"]["Properties"]["Timeout"] <= 29
+
+
+def test_runtime_must_be_pinned() -> None:
+    template = {"Resources": {"F": {"Type": "AWS::Serverless::Function",
+                                    "Properties": {"Runtime": "python3.11"}}}}  # fmt: skip
+    with pytest.raises(PackageError, match=r"python3\.11"):
+        check_runtime(template)
+    template["Resources"]["F"]["Properties"]["Runtime"] = "python3.12"
+    check_runtime(template)
+
+
+def test_deploy_python_is_a_supported_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra import chalice_cli
+
+    python312 = shutil.which("python3.12") or shutil.which("python3.13")
+    if python312 is None:
+        pytest.skip("no python3.12/3.13 on PATH")
+    monkeypatch.delenv("DEPLOY_PYTHON", raising=False)
+    assert chalice_cli.runtime_of(chalice_cli.find_base_python()) in SUPPORTED_RUNTIMES
+    monkeypatch.setenv("DEPLOY_PYTHON", sys.executable)
+    if RUNTIME not in SUPPORTED_RUNTIMES:
+        with pytest.raises(chalice_cli.RuntimeNotSupported, match="DEPLOY_PYTHON"):
+            chalice_cli.find_base_python()
+
+
+def test_packaged_path_is_under_build(packaged: dict[str, Any]) -> None:
+    assert Path(packaged["path"]).parts[-3:] == ("build", "package-dev", "sam.json")
