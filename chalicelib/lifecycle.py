@@ -55,16 +55,24 @@ def _refresh_pending(job: JobModel) -> None:
         if age > SUBMISSION_GRACE_SECONDS:
             _fail(job, "submission_lost")
         return
-    if age > get_settings().pending_timeout_seconds and job.upstream_status != "completed":
-        _fail(job, "timeout")
-        return
     if job.archive_state == "archiving" and job.archive_lease_until > now:
         return  # another writer is copying the video right now
+    # Judge the limit on upstream's current answer, not on the status stored at the last
+    # check: a video that finished since then is saved, not thrown away as "timeout".
+    timed_out = age > get_settings().pending_timeout_seconds
     provider = provider_named(job.provider)
     try:
         video = provider.retrieve(job.upstream_id)
     except UpstreamNotFound:
         _fail(job, "upstream_missing")
+        return
+    except UpstreamError:
+        if timed_out and job.upstream_status != "completed":
+            _fail(job, "timeout")
+            return
+        raise
+    if timed_out and video.status in PENDING_STATUSES:
+        _fail(job, "timeout")
         return
     _apply(job, video)
 
