@@ -1,0 +1,190 @@
+"""Standard Webhooks signing and a background sender for ``video.*`` events.
+
+Signature scheme (https://www.standardwebhooks.com/): the headers ``webhook-id``,
+``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256>`` where the HMAC covers
+``"{id}.{timestamp}.{body}"`` keyed with the base64-decoded secret that follows ``whsec_``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+log = logging.getLogger("simulator.webhooks")
+
+SECRET_PREFIX = "whsec_"
+
+
+def decode_secret(secret: str) -> bytes:
+    """Return the HMAC key of a ``whsec_<base64>`` secret (the prefix is optional)."""
+    raw = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("webhook secret must be 'whsec_' followed by base64") from exc
+    if not key:
+        raise ValueError("webhook secret is empty")
+    return key
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes | str) -> str:
+    """Return the ``webhook-signature`` header value (``v1,<base64>``) for one message."""
+    payload = body.encode() if isinstance(body, str) else body
+    signed = f"{msg_id}.{int(timestamp)}.".encode() + payload
+    digest = hmac.new(decode_secret(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes | str,
+    *,
+    tolerance_seconds: int = 300,
+    now: float | None = None,
+) -> bool:
+    """True when ``headers`` carry a valid, fresh Standard Webhooks signature for ``body``."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    msg_id = lower.get("webhook-id")
+    stamp = lower.get("webhook-timestamp")
+    signatures = lower.get("webhook-signature")
+    if not msg_id or not stamp or not signatures:
+        return False
+    try:
+        timestamp = int(stamp)
+    except ValueError:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_seconds:
+        return False
+    expected = sign(secret, msg_id, timestamp, body)
+    return any(hmac.compare_digest(expected, candidate) for candidate in signatures.split())
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_id: str
+    body: bytes
+
+
+class WebhookSender:
+    """Delivers signed events from background threads; :meth:`send` never blocks.
+
+    Each event is tried up to ``max_attempts`` times with exponential backoff; every attempt
+    keeps the same ``webhook-id`` (so receivers can de-duplicate) and is signed afresh.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        max_attempts: int = 4,
+        backoff_seconds: float = 0.5,
+        timeout_seconds: float = 5.0,
+        workers: int = 2,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        decode_secret(secret)  # fail fast on a malformed secret
+        self.url = url
+        self._secret = secret
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._timeout = timeout_seconds
+        self._clock = clock
+        self._queue: queue.Queue[Delivery | None] = queue.Queue()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.delivered = 0
+        self.failed = 0
+        self._threads = [
+            threading.Thread(target=self._work, name=f"simulator-webhook-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def send(self, event_type: str, video_id: str) -> str:
+        """Queue one ``video.completed`` / ``video.failed`` event; returns its event id."""
+        event_id = "evt_" + secrets.token_hex(16)
+        event = {
+            "object": "event",
+            "id": event_id,
+            "type": event_type,
+            "created_at": int(self._clock()),
+            "data": {"id": video_id},
+        }
+        body = json.dumps(event, separators=(",", ":")).encode()
+        self._queue.put(Delivery(event_id, body))
+        return event_id
+
+    def close(self) -> None:
+        self._stopping.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=2)
+
+    def _work(self) -> None:
+        while True:
+            delivery = self._queue.get()
+            if delivery is None or self._stopping.is_set():
+                return
+            ok = self._deliver(delivery)
+            with self._lock:
+                if ok:
+                    self.delivered += 1
+                else:
+                    self.failed += 1
+
+    def _deliver(self, delivery: Delivery) -> bool:
+        for attempt in range(self._max_attempts):
+            if attempt and self._stopping.wait(self._backoff * 2 ** (attempt - 1)):
+                return False
+            if self._post(delivery):
+                return True
+        log.warning(
+            "webhook %s to %s failed after %d attempts",
+            delivery.event_id,
+            self.url,
+            self._max_attempts,
+        )
+        return False
+
+    def _post(self, delivery: Delivery) -> bool:
+        timestamp = int(time.time())  # wall clock: receivers check freshness against theirs
+        request = urllib.request.Request(
+            self.url,
+            data=delivery.body,
+            method="POST",
+            headers={
+                "content-type": "application/json",
+                "user-agent": "sora-studio-simulator",
+                "webhook-id": delivery.event_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(
+                    self._secret, delivery.event_id, timestamp, delivery.body
+                ),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                response.read()
+                return 200 <= response.status < 300
+        except urllib.error.HTTPError as exc:
+            log.info("webhook %s answered HTTP %s", delivery.event_id, exc.code)
+        except (OSError, ValueError) as exc:
+            log.info("webhook %s not delivered: %s", delivery.event_id, exc)
+        return False
