@@ -70,8 +70,22 @@ class Settings:
     refresh_time_budget_seconds: float = 50.0
     media_url_ttl_seconds: int = 300
     auth_mode: str = "none"
-
+    auth_tokens_json: str = field(default="", repr=False)
+    auth_tokens_param: str = ""
+    cognito_user_pool_id: str = ""
+    cognito_client_id: str = ""
+    cognito_domain: str = ""
+    cognito_jwks_url: str = ""
     upstream_label: str = "remote"
+    user_max_pending_jobs: int = 5
+    user_daily_budget_usd: float = 25.0
+    global_max_pending_jobs: int = 50
+    max_body_bytes: int = 12 * 1024 * 1024
+
+    @property
+    def cognito_issuer(self) -> str:
+        region = self.cognito_user_pool_id.split("_", 1)[0] or self.region
+        return f"https://cognito-idp.{region}.amazonaws.com/{self.cognito_user_pool_id}"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -88,7 +102,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     base_url = env.get("VIDEOS_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
     if not base_url.startswith(("http://", "https://")):
         raise SettingsError(f"VIDEOS_API_BASE_URL must be an http(s) URL, got {base_url!r}")
-    return Settings(
+    settings = Settings(
         stage=env.get("STAGE", "").strip() or "local",
         region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),
         jobs_table=env.get("JOBS_TABLE", "").strip() or "sora-studio-jobs",
@@ -108,7 +122,40 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         media_url_ttl_seconds=_int(env, "MEDIA_URL_TTL_SECONDS", 300, 30, 3600),
         auth_mode=_choice(env, "AUTH_MODE", "none", AUTH_MODES),
         upstream_label=_choice(env, "VIDEOS_UPSTREAM", "remote", ("remote", "simulator")),
+        auth_tokens_json=env.get("AUTH_TOKENS", "").strip(),
+        auth_tokens_param=env.get("AUTH_TOKENS_PARAM", "").strip(),
+        cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", "").strip(),
+        cognito_client_id=env.get("COGNITO_CLIENT_ID", "").strip(),
+        cognito_domain=env.get("COGNITO_DOMAIN", "").strip(),
+        cognito_jwks_url=env.get("COGNITO_JWKS_URL", "").strip(),
+        user_max_pending_jobs=_int(env, "USER_MAX_PENDING_JOBS", 5, 1, 10_000),
+        user_daily_budget_usd=_float(env, "USER_DAILY_BUDGET_USD", 25.0, 0.0, 1_000_000.0),
+        global_max_pending_jobs=_int(env, "GLOBAL_MAX_PENDING_JOBS", 50, 1, 100_000),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 12 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     )
+    _check_auth(settings, env)
+    return settings
+
+
+PUBLIC_OVERRIDE = "I_UNDERSTAND_AUTH_MODE_NONE_MAKES_MY_DEPLOYMENT_PUBLIC"
+
+
+def _check_auth(settings: Settings, env: dict[str, str]) -> None:
+    deployed = settings.stage not in ("local", "test") or bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
+    if settings.auth_mode == "none" and deployed and env.get(PUBLIC_OVERRIDE) != "yes":
+        raise SettingsError(
+            f"AUTH_MODE=none is for `make run` on loopback only; stage {settings.stage!r} refuses "
+            f"to start with it. Set AUTH_MODE=token or cognito (or {PUBLIC_OVERRIDE}=yes to "
+            "serve an unauthenticated, publicly billable API)."
+        )
+    if settings.auth_mode == "token" and not (
+        settings.auth_tokens_json or settings.auth_tokens_param
+    ):
+        raise SettingsError("AUTH_MODE=token needs AUTH_TOKENS (local) or AUTH_TOKENS_PARAM (SSM).")
+    if settings.auth_mode == "cognito" and not (
+        settings.cognito_user_pool_id and settings.cognito_client_id
+    ):
+        raise SettingsError("AUTH_MODE=cognito needs COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID.")
 
 
 @lru_cache(maxsize=1)

@@ -50,6 +50,16 @@ def _contract_shape(response: Response) -> Response:
     return response
 
 
+def _check_body_size(request: Any) -> None:
+    limit = get_settings().max_body_bytes
+    declared = (request.headers or {}).get("content-length", "")
+    size = int(declared) if declared.isdigit() else len(request.raw_body or b"")
+    if size > limit:
+        raise ApiError(
+            413, "payload_too_large", f"The request body is larger than {limit // 1024} KiB."
+        )
+
+
 def install(app: Chalice) -> None:
     for media_type in BINARY_TYPES:
         if media_type not in app.api.binary_types:
@@ -58,6 +68,7 @@ def install(app: Chalice) -> None:
     @app.middleware("http")
     def contract_errors_and_headers(event: Any, get_response: Any) -> Response:
         try:
+            _check_body_size(event)
             response = get_response(event)
         except ApiError as exc:
             response = Response(

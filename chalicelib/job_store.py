@@ -13,7 +13,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
-from chalicelib import clock
+from chalicelib import clock, quotas
 from chalicelib.api_errors import bad_request
 from chalicelib.models import PENDING_MARK, PENDING_STATUSES, STATUSES, JobModel
 
@@ -131,6 +131,7 @@ def finish(
         guard if condition is None else guard & condition,
         versioned=versioned,
     )
+    quotas.release_slot(job.owner)  # this writer won the one transition out of pending
 
 
 def fail(job: JobModel, code: str, message: str) -> None:
@@ -138,11 +139,16 @@ def fail(job: JobModel, code: str, message: str) -> None:
 
 
 def remove(job: JobModel) -> None:
+    """Delete the item. A job upstream had accepted and that never reached a terminal state
+    (deleted while rendering) gives its pending slot back here."""
     try:
         job.delete(add_version_condition=False)
     except DeleteError as exc:
         if not is_conditional_failure(exc):
             raise
+        return
+    if job.status in PENDING_STATUSES and job.upstream_id is not None:
+        quotas.release_slot(job.owner)
 
 
 def pending_jobs() -> list[JobModel]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import clock, idempotency, job_store, lifecycle, media_store
+from chalicelib import clock, idempotency, job_store, lifecycle, media_store, quotas
 from chalicelib.api_errors import ApiError, bad_request, conflict, not_found
 from chalicelib.catalog import get_catalog
 from chalicelib.config import get_settings
@@ -73,12 +73,19 @@ def _submit(
                 )
             return Created(existing, replayed=True)
     try:
+        reservation = quotas.reserve(owner, float(job.estimated_cost_usd))
+    except Exception:
+        if idempotency_key:
+            idempotency.release(owner, idempotency_key)
+        raise
+    try:
         if reference is not None:
             job.reference_key = media_store.reference_key(job.id, reference.content_type)
             job.reference_type = reference.content_type
             media_store.put_bytes(job.reference_key, reference.data, reference.content_type)
         job_store.insert(job)
     except Exception:
+        quotas.cancel(reservation)
         if idempotency_key:
             idempotency.release(owner, idempotency_key)
         raise
@@ -87,6 +94,7 @@ def _submit(
     except Exception as exc:
         # Nothing half-made stays behind: the job, its reference and the key go.
         job_store.remove(job)
+        quotas.cancel(reservation)
         if reference is not None:
             media_store.delete_job_media(job.id)
         if idempotency_key:

@@ -137,7 +137,27 @@ class UpstreamLink(Model):
     job_id = UnicodeAttribute()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (JobModel, IdempotencyRecord, WebhookDelivery, UpstreamLink)
+class QuotaCounter(Model):
+    """Spend-guard counters: `quota#pending#<owner>`, `quota#pending#*` (global) and
+    `quota#spend#<owner>#<YYYY-MM-DD>`; changed only by conditional, transactional writes."""
+
+    class Meta:
+        table_name = "sora-studio-jobs"
+        region = "us-east-1"
+
+    id = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(null=True)
+    cents = NumberAttribute(null=True)
+    ttl = TTLAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    JobModel,
+    IdempotencyRecord,
+    WebhookDelivery,
+    UpstreamLink,
+    QuotaCounter,
+)
 
 
 def bind_models(settings: Settings) -> None:

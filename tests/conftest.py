@@ -21,6 +21,9 @@ AWS_ENV = {
     "JOBS_TABLE": "test-jobs",
     "MEDIA_BUCKET": "test-media",
     "POLL_INTERVAL_SECONDS": "1",
+    "USER_MAX_PENDING_JOBS": "1000",
+    "GLOBAL_MAX_PENDING_JOBS": "10000",
+    "USER_DAILY_BUDGET_USD": "100000",
 }
 
 
@@ -50,7 +53,7 @@ def app_env(monkeypatch: pytest.MonkeyPatch, simulator: SimulatorServer) -> dict
 @pytest.fixture
 def aws(app_env: dict[str, str]) -> Iterator[dict[str, Any]]:
     """moto's DynamoDB and S3 with the jobs table and media bucket created."""
-    from chalicelib import runtime
+    from chalicelib import auth, runtime
     from chalicelib.config import get_settings
     from chalicelib.models import create_table
 
@@ -79,7 +82,9 @@ def client(aws: dict[str, Any]) -> Iterator[Any]:
 
 
 def table_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    return aws["dynamodb"].scan(TableName=aws["settings"].jobs_table)["Items"]
+    """Every stored item except spend-guard counters (checked through /api/usage instead)."""
+    items = aws["dynamodb"].scan(TableName=aws["settings"].jobs_table)["Items"]
+    return [item for item in items if not item["id"]["S"].startswith("quota#")]
 
 
 @pytest.fixture(autouse=True)

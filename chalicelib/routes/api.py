@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import jobs_service, media_service
+from chalicelib import jobs_service, media_service, quotas
 from chalicelib.auth import current_owner
 from chalicelib.catalog import get_catalog
 from chalicelib.config import get_settings
@@ -41,14 +41,24 @@ def health() -> dict[str, str]:
 
 @api.route("/config", methods=["GET"])
 def config() -> dict[str, Any]:
+    settings = get_settings()
+    auth: dict[str, Any] = {"mode": settings.auth_mode}
+    if settings.auth_mode == "cognito":
+        auth.update(domain=settings.cognito_domain, client_id=settings.cognito_client_id)
     return {
         **get_catalog().to_public(),
-        "upstream": get_settings().upstream_label,
+        "auth": auth,
+        "upstream": settings.upstream_label,
         "limits": {
             "prompt_max_chars": PROMPT_MAX_CHARS,
             "reference_max_bytes": REFERENCE_MAX_BYTES,
         },
     }
+
+
+@api.route("/usage", methods=["GET"])
+def usage() -> dict[str, Any]:
+    return quotas.usage(_owner())
 
 
 @api.route("/videos", methods=["POST"], content_types=JSON_TYPES)

@@ -36,6 +36,8 @@ def test_upstream_failure_on_create_stores_nothing(client, aws, marker, status, 
     if status == 429:
         assert int(response.headers["Retry-After"]) >= 1
     assert table_items(aws) == []
+    usage = body(get(client, "/api/usage"))
+    assert (usage["pending"], usage["spent_today_usd"]) == (0, 0)
     # The key was released: the user may try again (and this time it works).
     retry = post_json(client, "/api/videos", {"prompt": "fine now"}, {"Idempotency-Key": "k2"})
     assert retry.status_code == 201

@@ -1,0 +1,157 @@
+"""Spend guards: per-user concurrent pending jobs, per-user estimated spend per UTC day, and a
+global cap on pending jobs. A submission reserves all three in one DynamoDB transaction of
+conditional updates, so concurrent submissions can never overshoot a limit; a job gives its
+pending slot back exactly once, when it leaves the pending states (or never got made).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.api_errors import ApiError
+from chalicelib.config import get_settings
+from chalicelib.models import QuotaCounter
+
+log = logging.getLogger(__name__)
+
+GLOBAL_OWNER = "*"
+
+
+def _pending_id(owner: str) -> str:
+    return f"quota#pending#{owner}"
+
+
+def _day() -> str:
+    return datetime.fromtimestamp(clock.now(), tz=UTC).strftime("%Y-%m-%d")
+
+
+def _spend_id(owner: str, day: str) -> str:
+    return f"quota#spend#{owner}#{day}"
+
+
+def _cents(usd: float) -> int:
+    return round(usd * 100)
+
+
+def _seconds_to_midnight() -> int:
+    now = datetime.fromtimestamp(clock.now(), tz=UTC)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, math.ceil((midnight - now).total_seconds()))
+
+
+def _connection() -> Connection:
+    return Connection(region=get_settings().region)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    owner: str
+    cents: int
+
+
+def reserve(owner: str, cost_usd: float) -> Reservation:
+    """Take one pending slot (user and global) and the job's estimated cost, or raise 429."""
+    settings = get_settings()
+    cents = _cents(cost_usd)
+    budget = _cents(settings.user_daily_budget_usd)
+    day = _day()
+    under_user = QuotaCounter.count.does_not_exist() | (
+        QuotaCounter.count < settings.user_max_pending_jobs
+    )
+    under_global = QuotaCounter.count.does_not_exist() | (
+        QuotaCounter.count < settings.global_max_pending_jobs
+    )
+    within_budget = QuotaCounter.cents.does_not_exist() | (QuotaCounter.cents <= budget - cents)
+    if cents > budget:
+        raise _over_budget(settings.user_daily_budget_usd, 0)
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(QuotaCounter(_pending_id(owner)), [QuotaCounter.count.add(1)], under_user)
+            tx.update(
+                QuotaCounter(_pending_id(GLOBAL_OWNER)), [QuotaCounter.count.add(1)], under_global
+            )
+            tx.update(
+                QuotaCounter(_spend_id(owner, day)),
+                [QuotaCounter.cents.add(cents), QuotaCounter.ttl.set(timedelta(days=3))],
+                within_budget,
+            )
+    except TransactWriteError as exc:
+        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if len(reasons) == 3 and "ConditionalCheckFailed" in reasons:
+            if reasons[0] == "ConditionalCheckFailed":
+                raise ApiError(
+                    429,
+                    "too_many_pending",
+                    f"You already have {settings.user_max_pending_jobs} videos in progress; "
+                    "wait for one to finish.",
+                    headers={"Retry-After": "30"},
+                ) from None
+            if reasons[1] == "ConditionalCheckFailed":
+                raise ApiError(
+                    429,
+                    "server_busy",
+                    "The studio is rendering as many videos as it allows; try again shortly.",
+                    headers={"Retry-After": "30"},
+                ) from None
+            raise _over_budget(settings.user_daily_budget_usd, cents) from None
+        raise
+    return Reservation(owner, cents)
+
+
+def _over_budget(budget_usd: float, cents: int) -> ApiError:
+    return ApiError(
+        429,
+        "daily_budget_exceeded",
+        f"This video would take you past today's budget of ${budget_usd:.2f}; "
+        "the budget resets at midnight UTC.",
+        headers={"Retry-After": str(_seconds_to_midnight())},
+    )
+
+
+def release_slot(owner: str) -> None:
+    """A job left the pending states: give its user and global slots back."""
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(QuotaCounter(_pending_id(owner)), [QuotaCounter.count.add(-1)])
+            tx.update(QuotaCounter(_pending_id(GLOBAL_OWNER)), [QuotaCounter.count.add(-1)])
+    except Exception:
+        log.exception("could not release a pending slot of %s", owner)
+
+
+def cancel(reservation: Reservation) -> None:
+    """Nothing was made: return the slot and the reserved spend."""
+    release_slot(reservation.owner)
+    try:
+        QuotaCounter(_spend_id(reservation.owner, _day())).update(
+            actions=[QuotaCounter.cents.add(-reservation.cents)]
+        )
+    except Exception:
+        log.exception("could not refund reserved spend of %s", reservation.owner)
+
+
+def _read(counter_id: str, attribute: str) -> int:
+    try:
+        item = QuotaCounter.get(counter_id, consistent_read=True)
+    except DoesNotExist:
+        return 0
+    return int(getattr(item, attribute) or 0)
+
+
+def usage(owner: str) -> dict[str, object]:
+    settings = get_settings()
+    spent = _read(_spend_id(owner, _day()), "cents") / 100
+    return {
+        "pending": max(0, _read(_pending_id(owner), "count")),
+        "max_pending": settings.user_max_pending_jobs,
+        "spent_today_usd": round(spent, 2),
+        "daily_budget_usd": settings.user_daily_budget_usd,
+        "remaining_today_usd": round(max(0.0, settings.user_daily_budget_usd - spent), 2),
+    }
