@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib.auth import reset_auth_caches
 from chalicelib.aws import reset_clients
 from chalicelib.catalog import get_catalog
 from chalicelib.config import get_settings, reset_settings
@@ -14,4 +15,5 @@ def reset() -> None:
     get_catalog.cache_clear()
     reset_clients()
     reset_providers()
+    reset_auth_caches()
     bind_models(get_settings())

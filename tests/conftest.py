@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,7 +55,7 @@ def app_env(monkeypatch: pytest.MonkeyPatch, simulator: SimulatorServer) -> dict
 @pytest.fixture
 def aws(app_env: dict[str, str]) -> Iterator[dict[str, Any]]:
     """moto's DynamoDB and S3 with the jobs table and media bucket created."""
-    from chalicelib import auth, runtime
+    from chalicelib import runtime
     from chalicelib.config import get_settings
     from chalicelib.models import create_table
 
@@ -85,6 +87,34 @@ def table_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
     """Every stored item except spend-guard counters (checked through /api/usage instead)."""
     items = aws["dynamodb"].scan(TableName=aws["settings"].jobs_table)["Items"]
     return [item for item in items if not item["id"]["S"].startswith("quota#")]
+
+
+_DYNAMODB_LOCK = threading.RLock()
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _atomic_moto_writes() -> Iterator[None]:
+    """Real DynamoDB checks a condition and writes an item atomically; moto's in-process
+    backend does not when called from several threads. Serialising its writes restores the
+    guarantee the race tests rely on (and that production gets from DynamoDB)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    originals = {name: getattr(DynamoDBBackend, name) for name in _WRITES}
+
+    def locked(method: Any) -> Any:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _DYNAMODB_LOCK:
+                return method(*args, **kwargs)
+
+        return wrapper
+
+    for name, method in originals.items():
+        setattr(DynamoDBBackend, name, locked(method))
+    yield
+    for name, method in originals.items():
+        setattr(DynamoDBBackend, name, method)
 
 
 @pytest.fixture(autouse=True)
