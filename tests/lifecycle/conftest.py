@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from simulator import SimulatorServer
-from tests.lifecycle.support import CLOCK, SIM_EXPIRY_SECONDS, SIM_SPEED, UploadCounter
+from tests.lifecycle.support import (
+    CLOCK,
+    SIM_EXPIRY_SECONDS,
+    SIM_SPEED,
+    FaultSession,
+    UploadCounter,
+    faulty_client,
+)
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +66,15 @@ def uploads(monkeypatch: pytest.MonkeyPatch) -> UploadCounter:
 @pytest.fixture
 def secret(app_env: dict[str, str]) -> str:
     return app_env["VIDEOS_WEBHOOK_SECRET"]
+
+
+@pytest.fixture
+def faults(aws: dict[str, Any], simulator: SimulatorServer) -> Iterator[FaultSession]:
+    """Install a real VideosApiClient (one retry, no backoff sleeps) whose HTTP session
+    injects the faults a test plans; everything else reaches the simulator."""
+    from chalicelib import providers
+
+    session = FaultSession()
+    providers.set_provider("openai", faulty_client(simulator.url, session))
+    yield session
+    session.close()

@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -85,6 +86,7 @@ def seed_jobs(count: int, prompt: str = PROMPT, seconds: int = SECONDS) -> list[
         job.upstream_id = video.id
         job.upstream_status = video.status
         job.checked_at = clock.now()
+        job.version = 1  # as `Model.save` would have set it
         jobs.append(job)
     with JobModel.batch_write() as batch:
         for job in jobs:
@@ -146,6 +148,33 @@ def s3_keys(aws: dict[str, Any], job_id: str) -> list[str]:
     return sorted(item["Key"] for item in listed.get("Contents", []))
 
 
+def assert_settled(aws: dict[str, Any], simulator: Any, jobs: list[Any]) -> None:
+    """Completed and playable (exact bytes, right type in S3) or failed with a reason."""
+    from chalicelib import job_store
+    from chalicelib.media_store import VARIANT_FILES, media_key
+
+    for job in jobs:
+        final = load(job.id)
+        assert final.status in ("completed", "failed"), (job.id, final.status)
+        assert final.pending is None
+        if final.status == "failed":
+            assert final.error_code and final.error_message, job.id
+            continue
+        assert final.archive_state == "archived"
+        for variant in ("video", "thumbnail", "spritesheet"):
+            key = media_key(job.id, variant)
+            assert s3_bytes(aws, key) == sim_bytes(simulator, job.upstream_id, variant)
+            head = aws["s3"].head_object(Bucket=aws["settings"].media_bucket, Key=key)
+            assert head["ContentType"] == VARIANT_FILES[variant][1]
+    assert job_store.pending_jobs() == []
+
+
+def assert_untouched(before: Any) -> None:
+    after = load(before.id)
+    assert after.version == before.version, "a failed refresh must not write"
+    assert after.status == before.status
+
+
 # -- uploads ----------------------------------------------------------------------------------
 
 
@@ -193,6 +222,7 @@ class FaultSession(requests.Session):
         self.injected: Counter[str] = Counter()
 
     def inject(self, method: str, path_pattern: str, fault: str, times: int = 1) -> None:
+        """Fail the next `times` requests whose path (plus `?query`) matches the pattern."""
         assert fault in ("500", "timeout", "break")
         with self._lock:
             for _ in range(times):
@@ -206,18 +236,20 @@ class FaultSession(requests.Session):
         with self._lock:
             return len(self._plan)
 
-    def _take(self, method: str, url: str) -> str | None:
-        path = requests.utils.urlparse(url).path
+    def _take(self, method: str, url: str, params: Any) -> str | None:
+        target = requests.utils.urlparse(url).path
+        if params:
+            target += "?" + urlencode(params)
         with self._lock:
             for index, (want_method, pattern, fault) in enumerate(self._plan):
-                if want_method == method and pattern.search(path):
+                if want_method == method and pattern.search(target):
                     del self._plan[index]
                     self.injected[fault] += 1
                     return fault
         return None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        fault = self._take(method, url)
+        fault = self._take(method, url, kwargs.get("params"))
         if fault == "timeout":
             raise requests.exceptions.ReadTimeout(f"injected read timeout on {method} {url}")
         if fault == "500":

@@ -1,0 +1,128 @@
+"""Upstream faults: 500s and timeouts during refresh and download (injected under a real
+VideosApiClient), bodies that break off, a hung upstream, and upstream-side failures.
+Afterwards every job is completed-and-playable or failed with a reason; none is pending."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.lifecycle.support import (
+    API_KEY,
+    CLOCK,
+    RENDER_CLOCK_SECONDS,
+    assert_settled,
+    assert_untouched,
+    finish_upstream,
+    load,
+    s3_keys,
+    seed_jobs,
+)
+
+RETRIEVE = r"^/v1/videos/video_[0-9a-f]+$"
+VIDEO_CONTENT = r"/content\?variant=video$"
+
+
+def test_refresh_rides_out_upstream_500s_and_timeouts(aws, simulator, faults, uploads):
+    from chalicelib import refresher
+
+    jobs = seed_jobs(6)
+    finish_upstream(simulator, jobs)
+    before = {j.id: load(j.id) for j in jobs}
+    # One retry per read: two faults make one refresh fail. Sequential, so the first four
+    # jobs (in pending-index order) are the ones that fail.
+    faults.inject("GET", RETRIEVE, "500", times=4)
+    faults.inject("GET", RETRIEVE, "timeout", times=4)
+
+    report = refresher.refresh_pending(concurrency=1)
+    assert dict(report.outcomes) == {"error": 4, "completed": 2}, report.as_dict()
+    assert faults.pending_faults() == 0
+    assert faults.injected == {"500": 4, "timeout": 4}
+    failed_refresh = [j for j in jobs if load(j.id).status != "completed"]
+    assert len(failed_refresh) == 4
+    for job in failed_refresh:
+        assert_untouched(before[job.id])
+
+    report = refresher.refresh_pending(concurrency=1)
+    assert dict(report.outcomes) == {"completed": 4}
+    assert_settled(aws, simulator, jobs)
+    assert all(uploads.videos(j.id) == 1 for j in jobs)
+
+
+def test_download_500_timeout_and_broken_body_leave_job_retryable(aws, simulator, faults):
+    from chalicelib import jobs_service, refresher
+
+    jobs = seed_jobs(3)
+    finish_upstream(simulator, jobs)
+    faults.inject("GET", VIDEO_CONTENT, "500", times=2)  # job 1: both attempts answer 500
+    faults.inject("GET", VIDEO_CONTENT, "timeout", times=2)  # job 2: both attempts time out
+    faults.inject("GET", VIDEO_CONTENT, "break", times=1)  # job 3: the body breaks off
+
+    report = refresher.refresh_pending(concurrency=1)
+    assert report.outcomes == {"in_progress": 3}, report.as_dict()
+    assert faults.pending_faults() == 0
+    for job in jobs:
+        window = load(job.id)
+        assert (window.status, window.progress) == ("in_progress", 100)
+        assert window.upstream_status == "completed"
+        assert window.archive_state == "none"
+        assert int(window.archive_lease_until) == 0
+        assert window.archive_error
+        assert int(window.archive_attempts) == 1
+        assert "videos/" + job.id + "/video.mp4" not in s3_keys(aws, job.id)
+        public = jobs_service.get_job("local", job.id)
+        assert public.status == "in_progress"
+
+    report = refresher.refresh_pending(concurrency=1)
+    assert report.outcomes == {"completed": 3}
+    assert_settled(aws, simulator, jobs)
+    for job in jobs:
+        final = load(job.id)
+        assert int(final.archive_attempts) == 2
+        assert final.archive_error is None
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A socket that accepts connections (the kernel's backlog) and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    listener.close()
+
+
+def test_hung_upstream_is_bounded_by_timeouts(aws, simulator, blackhole):
+    from chalicelib import providers, refresher
+    from chalicelib.videos_api import VideosApiClient
+
+    jobs = seed_jobs(4)
+    finish_upstream(simulator, jobs)
+    before = {j.id: load(j.id) for j in jobs}
+    hung = VideosApiClient(blackhole, API_KEY, timeout=0.3, max_retries=0)
+    providers.set_provider("openai", hung)
+
+    started = time.monotonic()
+    report = refresher.refresh_pending()
+    assert time.monotonic() - started < 5
+    assert report.outcomes == {"error": 4}
+    for job in jobs:
+        assert_untouched(before[job.id])
+
+    providers.reset_providers()  # the upstream answers again
+    assert refresher.refresh_pending().outcomes == {"completed": 4}
+    assert_settled(aws, simulator, jobs)
+
+
+def test_upstream_failure_ends_failed_with_its_reason(aws, simulator):
+    from chalicelib import refresher
+
+    jobs = seed_jobs(1, prompt="A storm [fail:moderation]") + seed_jobs(1, prompt="x [fail:render]")
+    CLOCK.advance(RENDER_CLOCK_SECONDS + 1)
+    assert refresher.refresh_pending().outcomes == {"failed": 2}
+    codes = sorted(load(j.id).error_code for j in jobs)
+    assert codes == ["internal_error", "moderation_blocked"]
+    assert_settled(aws, simulator, jobs)
