@@ -1,0 +1,289 @@
+"""Access control and spend guards: per-user scoping (IDOR), token and Cognito sign-in,
+deployed-stage refusal of AUTH_MODE=none, quotas under concurrency, and no secrets leaking."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import jwt
+import pytest
+import responses
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from chalicelib import jobs_service, refresher, runtime
+from chalicelib.api_errors import ApiError
+from chalicelib.auth import token_hash
+from chalicelib.config import PUBLIC_OVERRIDE, SettingsError, load_settings
+from tests.backend.helpers import body, post_json, wait_until
+
+ALICE, BOB, OLD = "sst_alice-token-0123456789", "sst_bob-token-9876543210", "sst_old-token-000000"
+TOKENS = {
+    token_hash(ALICE): "alice",
+    token_hash(BOB): {"user": "bob"},
+    token_hash(OLD): {"user": "carol", "expires_at": "2020-01-01T00:00:00Z"},
+}
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def call(client, method: str, path: str, token: str | None, payload=None):
+    headers = {
+        "Accept": "*/*",
+        "Content-Type": "application/json",
+        **(auth(token) if token else {}),
+    }
+    raw = json.dumps(payload) if payload is not None else None
+    return getattr(client.http, method)(path, headers=headers, body=raw)
+
+
+@pytest.fixture
+def token_mode(monkeypatch, aws):
+    monkeypatch.setenv("AUTH_MODE", "token")
+    monkeypatch.setenv("AUTH_TOKENS", json.dumps(TOKENS))
+    runtime.reset()
+    yield
+    runtime.reset()
+
+
+def completed_job(client, token: str) -> dict:
+    job = body(call(client, "post", "/api/videos", token, {"prompt": "alice's secret garden"}))[
+        "job"
+    ]
+
+    def done():
+        refresher.refresh_pending()
+        current = body(call(client, "get", f"/api/videos/{job['id']}", token))["job"]
+        return current if current["status"] == "completed" else None
+
+    return wait_until(done)
+
+
+def test_other_users_jobs_answer_404_and_stay_untouched(client, token_mode):
+    job = completed_job(client, ALICE)
+    jid = job["id"]
+    assert body(call(client, "get", "/api/videos", BOB, None))["jobs"] == []
+    for method, path, payload in [
+        ("get", f"/api/videos/{jid}", None),
+        ("get", f"/api/videos/{jid}/media", None),
+        ("get", f"/api/videos/{jid}/media?variant=thumbnail", None),
+        ("delete", f"/api/videos/{jid}", None),
+        ("post", f"/api/videos/{jid}/remix", {"prompt": "mine now"}),
+    ]:
+        response = call(client, method, path, BOB, payload)
+        assert response.status_code == 404, (method, path, response.body)
+        assert "Location" not in response.headers
+    mine = body(call(client, "get", f"/api/videos/{jid}", ALICE))["job"]
+    assert mine["status"] == "completed" and mine["updated_at"] == job["updated_at"]
+    assert [j["id"] for j in body(call(client, "get", "/api/videos", ALICE))["jobs"]] == [jid]
+    assert call(client, "get", f"/api/videos/{jid}/media", ALICE).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Bearer",
+        "Basic YWxpY2U6cHc=",
+        "Bearer wrong-token",
+        f"Bearer {OLD}",
+        f"bearer  {ALICE} x",
+    ],
+    ids=["missing", "empty", "basic", "wrong", "expired", "malformed"],
+)
+def test_bad_tokens_are_401(client, token_mode, header):
+    headers = {"Accept": "*/*"} | ({"Authorization": header} if header else {})
+    for path in ("/api/videos", "/api/usage"):
+        response = client.http.get(path, headers=headers)
+        assert response.status_code == 401
+        assert body(response)["error"]["code"] == "unauthorized"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.http.get("/api/config", headers=headers).status_code == 200
+
+
+def test_deployed_stage_refuses_auth_none():
+    with pytest.raises(SettingsError, match="AUTH_MODE=none"):
+        load_settings({"STAGE": "prod"})
+    with pytest.raises(SettingsError):
+        load_settings({"AWS_LAMBDA_FUNCTION_NAME": "sora-studio-dev"})
+    assert load_settings({"STAGE": "dev", PUBLIC_OVERRIDE: "yes"}).auth_mode == "none"
+    assert (
+        load_settings({"STAGE": "dev", "AUTH_MODE": "token", "AUTH_TOKENS_PARAM": "/x"}).stage
+        == "dev"
+    )
+    with pytest.raises(SettingsError, match="AUTH_TOKENS"):
+        load_settings({"AUTH_MODE": "token"})
+
+
+# -- Cognito ----------------------------------------------------------------------------------
+
+POOL = "us-east-1_TestPool1"
+CLIENT_ID = "test-client-id"
+ISSUER = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
+
+
+@pytest.fixture(scope="module")
+def signing_keys():
+    good = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rogue = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return good, rogue
+
+
+def make_jwt(
+    key, *, kid="k1", sub="user-sub-1", exp_in=600, client_id=CLIENT_ID, use="access", iss=ISSUER
+):
+    now = int(time.time())
+    claims = {"sub": sub, "iss": iss, "exp": now + exp_in, "iat": now, "token_use": use}
+    claims["client_id" if use == "access" else "aud"] = client_id
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.fixture
+def cognito_mode(monkeypatch, aws, signing_keys, simulator):
+    monkeypatch.setenv("AUTH_MODE", "cognito")
+    monkeypatch.setenv("COGNITO_USER_POOL_ID", POOL)
+    monkeypatch.setenv("COGNITO_CLIENT_ID", CLIENT_ID)
+    runtime.reset()
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_keys[0].public_key()))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        mocked.add_passthru(simulator.url.rsplit("/v1", 1)[0])
+        mocked.get(
+            f"{ISSUER}/.well-known/jwks.json",
+            json={"keys": [{**public, "kid": "k1", "alg": "RS256"}]},
+        )
+        yield mocked
+    runtime.reset()
+
+
+def test_cognito_tokens(client, cognito_mode, signing_keys):
+    good, rogue = signing_keys
+    ok = client.http.get("/api/usage", headers=auth(make_jwt(good)))
+    assert ok.status_code == 200, ok.body
+    assert client.http.get("/api/usage", headers=auth(make_jwt(good, use="id"))).status_code == 200
+    for bad in (
+        make_jwt(rogue),
+        make_jwt(good, exp_in=-120),
+        make_jwt(good, client_id="someone-else"),
+        make_jwt(good, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"),
+        make_jwt(good, kid="unknown"),
+        make_jwt(good)[:-4] + "AAAA",
+        "not.a.jwt",
+    ):
+        assert client.http.get("/api/usage", headers=auth(bad)).status_code == 401
+    job = body(post_json(client, "/api/videos", {"prompt": "cognito"}, auth(make_jwt(good))))["job"]
+    other = client.http.get(
+        f"/api/videos/{job['id']}", headers=auth(make_jwt(good, sub="user-sub-2"))
+    )
+    assert other.status_code == 404
+
+
+# -- Quotas -----------------------------------------------------------------------------------
+
+
+def test_twenty_concurrent_submissions_against_a_limit_of_five_admit_five(
+    aws, monkeypatch, simulator
+):
+    monkeypatch.setenv("USER_MAX_PENDING_JOBS", "5")
+    runtime.reset()
+    before = simulator.stats.get("create", 0)
+    outcomes: list[object] = []
+    barrier = threading.Barrier(20)
+
+    def submit(n: int) -> None:
+        barrier.wait()
+        try:
+            jobs_service.create("alice", json.dumps({"prompt": f"burst {n}"}).encode(), None)
+            outcomes.append(201)
+        except ApiError as exc:
+            outcomes.append((exc.status, exc.code))
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count(201) == 5
+    assert outcomes.count((429, "too_many_pending")) == 15
+    assert simulator.stats["create"] == before + 5
+    # Finishing jobs frees their slots.
+    wait_until(lambda: refresher.refresh_pending().outcomes.get("completed", 0) >= 1 or None)
+    jobs_service.create("alice", json.dumps({"prompt": "after one finished"}).encode(), None)
+
+
+def test_daily_budget_edge(client, monkeypatch):
+    monkeypatch.setenv("USER_DAILY_BUDGET_USD", "1.20")
+    runtime.reset()
+    for _ in range(3):  # 3 x $0.40 = exactly the budget
+        assert (
+            post_json(client, "/api/videos", {"prompt": "four seconds", "seconds": 4}).status_code
+            == 201
+        )
+    over = post_json(client, "/api/videos", {"prompt": "one too many", "seconds": 4})
+    assert over.status_code == 429
+    assert body(over)["error"]["code"] == "daily_budget_exceeded"
+    assert 0 < int(over.headers["Retry-After"]) <= 86400
+    usage = body(client.http.get("/api/usage", headers={"Accept": "*/*"}))
+    assert usage["spent_today_usd"] == pytest.approx(1.2) and usage["remaining_today_usd"] == 0
+
+
+def test_global_cap(aws, monkeypatch):
+    monkeypatch.setenv("GLOBAL_MAX_PENDING_JOBS", "2")
+    runtime.reset()
+    jobs_service.create("alice", b'{"prompt": "one"}', None)
+    jobs_service.create("bob", b'{"prompt": "two"}', None)
+    with pytest.raises(ApiError) as info:
+        jobs_service.create("carol", b'{"prompt": "three"}', None)
+    assert (info.value.status, info.value.code) == (429, "server_busy")
+
+
+def test_body_size_limit(client, monkeypatch):
+    monkeypatch.setenv("MAX_BODY_BYTES", "2048")
+    runtime.reset()
+    response = post_json(client, "/api/videos", {"prompt": "x" * 4000})
+    assert response.status_code == 413
+    assert body(response)["error"]["code"] == "payload_too_large"
+
+
+# -- Nothing secret leaks -----------------------------------------------------------------------
+
+
+def test_no_key_secret_or_token_in_any_response_or_log(client, token_mode, app_env, caplog):
+    caplog.set_level(logging.DEBUG)
+    secrets = [
+        app_env["VIDEOS_API_KEY"],
+        app_env["VIDEOS_WEBHOOK_SECRET"].removeprefix("whsec_"),
+        ALICE,
+        BOB,
+    ]
+    seen: list[str] = []
+
+    def record(response) -> None:
+        seen.append(
+            str(response.status_code)
+            + json.dumps(dict(response.headers))
+            + response.body.decode("latin-1")
+        )
+
+    job = completed_job(client, ALICE)
+    for method, path, payload, token in [
+        ("get", "/api/config", None, None),
+        ("get", "/api/usage", None, ALICE),
+        ("get", "/api/videos", None, ALICE),
+        ("get", f"/api/videos/{job['id']}", None, ALICE),
+        ("get", f"/api/videos/{job['id']}/media?download=1", None, ALICE),
+        ("post", f"/api/videos/{job['id']}/remix", {"prompt": "again"}, ALICE),
+        ("post", "/api/videos", {"prompt": "x [fail:create]"}, ALICE),
+        ("post", "/api/videos", {"prompt": ""}, ALICE),
+        ("get", "/api/videos", None, "sst_wrong"),
+        ("post", "/api/webhooks/videos", {"type": "video.completed"}, None),
+        ("delete", f"/api/videos/{job['id']}", None, ALICE),
+    ]:
+        record(call(client, method, path, token, payload))
+    haystack = "\n".join(seen) + caplog.text
+    for secret in secrets:
+        assert secret not in haystack
+    assert "Traceback" not in "\n".join(seen)
