@@ -33,7 +33,11 @@ def write_stage(chalice_dir: Path, res: StageResources) -> list[Path]:
     """
     config = load(chalice_dir)
     stage = config.setdefault("stages", {}).setdefault(res.stage, {})
-    stage.setdefault("environment_variables", {}).update(res.environment())
+    env = stage.setdefault("environment_variables", {})
+    env.update(res.environment())
+    # Deployed stages refuse AUTH_MODE=none; token auth (hashed tokens in SSM) is the default,
+    # a stage switched to cognito keeps its choice.
+    env.setdefault("AUTH_MODE", "token")
     stage["iam_policy_file"] = policy_path(chalice_dir, res.stage).name
     changed = []
     if _write_json(chalice_dir / "config.json", config):

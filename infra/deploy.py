@@ -6,7 +6,7 @@ deploy:  stack (template.yaml) -> .chalice stage env + policy from its outputs -
 destroy: chalice delete -> empty buckets -> delete stack -> delete the dev table (the prod
          table and secrets stay unless --force).
 package: one SAM template in build/package-STAGE/ (chalice package --merge-template).
-secrets: put the upstream key and the webhook secret into SSM SecureStrings.
+secrets: put the upstream key, webhook secret and access tokens into SSM SecureStrings.
 
 Only `chalice deploy`/`chalice delete` cannot run offline; they sit behind `ChaliceRunner`.
 """
@@ -18,6 +18,7 @@ import getpass
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,10 +26,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from infra import chalice_config, frontend, stack
 from infra.chalice_cli import ChaliceCli
-from infra.names import APP_NAME, STAGES, StageResources, param_names, stack_name
+from infra.names import APP_NAME, SECRETS, STAGES, StageResources, param_names, stack_name
 from infra.package import chalice_functions, check_merged, check_runtime, write_merge_template
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -61,14 +63,13 @@ class Deployer:
         return self.client("sts").get_caller_identity()["Account"]
 
     def stack_params(self, stage: str, api_id: str) -> dict[str, str]:
-        key_param, webhook_param = param_names(stage)
+        names = param_names(stage)
         return {
             "AppName": APP_NAME,
             "Stage": stage,
             "ApiId": api_id,
-            "VideosApiKeyParamName": key_param,
-            "WebhookSecretParamName": webhook_param,
             "MediaExpirationDays": os.environ.get("MEDIA_EXPIRATION_DAYS", "0"),
+            **{s.cfn_parameter: names[s.env] for s in SECRETS},
         }
 
     def deploy_stack(self, stage: str, api_id: str) -> dict[str, str]:
@@ -113,9 +114,10 @@ class Deployer:
         if existing is not None:
             return
         table = StageResources.for_stage(stage).table_name
+        ddb = self.client("dynamodb")
         try:
-            self.client("dynamodb").describe_table(TableName=table)
-        except Exception:  # ResourceNotFoundException: the normal first deploy
+            ddb.describe_table(TableName=table)
+        except ddb.exceptions.ResourceNotFoundException:  # the normal first deploy
             return
         raise DeployError(
             f"Table {table} exists but stack {stack_name(stage)} does not (kept by an earlier "
@@ -142,7 +144,7 @@ class Deployer:
             return
         self.delete_table(table)
         ssm = self.client("ssm")
-        for name in param_names(stage):
+        for name in param_names(stage).values():
             try:
                 ssm.delete_parameter(Name=name)
                 self.say(f"Deleted SSM parameter {name}")
@@ -168,25 +170,43 @@ def store_secrets(
     prompt: Callable[[str], str] = getpass.getpass,
     say: Callable[[str], None] = print,
 ) -> list[str]:
-    """Put the two secrets (env VIDEOS_API_KEY / VIDEOS_WEBHOOK_SECRET, else a hidden prompt)
-    as SecureStrings; a blank answer leaves that parameter as it is. Returns the names put."""
+    """Put the stage's secrets into SSM SecureStrings (--overwrite), each from its variable
+    (VIDEOS_API_KEY, VIDEOS_WEBHOOK_SECRET, AUTH_TOKENS) or else a hidden prompt; a blank
+    answer leaves that parameter as it is. Token entries are merged into the stored ones.
+    Values are never printed. Returns the names written."""
+    names = param_names(stage)
+    interactive = sys.stdin.isatty() or prompt is not getpass.getpass
     stored = []
-    for name, variable in zip(
-        param_names(stage), ("VIDEOS_API_KEY", "VIDEOS_WEBHOOK_SECRET"), strict=True
-    ):
-        value = environ.get(variable, "").strip()
-        if not value:
-            if not sys.stdin.isatty() and prompt is getpass.getpass:
-                say(f"{name}: skipped ({variable} not set and no terminal to ask)")
-                continue
-            value = prompt(f"{name} ({variable}, blank keeps the current value): ").strip()
+    for secret in SECRETS:
+        name = names[secret.env]
+        value = environ.get(secret.source, "").strip()
+        if not value and interactive:
+            value = prompt(f"{secret.label} for {name} (blank keeps it): ").strip()
         if not value:
             say(f"{name}: unchanged")
             continue
-        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
-        say(f"{name}: stored (SecureString)")
+        if secret.env == "AUTH_TOKENS_PARAM":
+            value = merged_tokens(ssm, name, value)
+        tier = "Standard" if len(value) <= 4096 else "Advanced"  # 4 KB, else 8 KB
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True, Tier=tier)
+        say(f"{name}: stored (SecureString, {tier})")
         stored.append(name)
     return stored
+
+
+def merged_tokens(ssm: Any, name: str, new_entries: str) -> str:
+    """The stored token table plus `new_entries` (JSON object of hash -> user entry)."""
+    try:
+        entries = json.loads(new_entries)
+    except json.JSONDecodeError as exc:
+        raise DeployError(f"AUTH_TOKENS is not JSON ({exc.msg}); paste the entry line") from None
+    if not isinstance(entries, dict) or not entries:
+        raise DeployError("AUTH_TOKENS must be a JSON object of token hash -> user entry")
+    try:
+        current = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        current = "{}"
+    return json.dumps({**json.loads(current), **entries}, separators=(",", ":"))
 
 
 def package(
@@ -217,7 +237,11 @@ def session_region(session: boto3.Session) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.deploy",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=("deploy", "destroy", "package", "secrets"))
     parser.add_argument("--stage", choices=STAGES, default="dev")
     parser.add_argument("--force", action="store_true", help="destroy: also the prod table")
@@ -238,7 +262,13 @@ def main(argv: list[str] | None = None) -> int:
             deployer.deploy(args.stage)
         else:
             deployer.destroy(args.stage, force=args.force)
-    except (DeployError, stack.StackError, RuntimeError) as exc:
+    except (
+        RuntimeError,
+        OSError,
+        BotoCoreError,
+        ClientError,
+        subprocess.CalledProcessError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -18,9 +18,30 @@ def stack_name(stage: str) -> str:
     return f"{APP_NAME}-{stage}"
 
 
-def param_names(stage: str) -> tuple[str, str]:
-    """SSM SecureString names: (upstream API key, webhook secret)."""
-    return f"/{APP_NAME}/{stage}/videos-api-key", f"/{APP_NAME}/{stage}/webhook-secret"
+@dataclass(frozen=True)
+class Secret:
+    """One SSM SecureString the app reads through `chalicelib.secrets.read_secret`."""
+
+    env: str  # the app's variable naming the parameter
+    suffix: str  # /sora-studio/{stage}/{suffix}
+    cfn_parameter: str  # template parameter and output holding the name
+    source: str  # variable `make secrets` takes the value from (else it asks)
+    label: str
+
+
+SECRETS = (
+    Secret("VIDEOS_API_KEY_PARAM", "videos-api-key", "VideosApiKeyParamName", "VIDEOS_API_KEY",
+           "upstream Videos API key"),
+    Secret("VIDEOS_WEBHOOK_SECRET_PARAM", "webhook-secret", "WebhookSecretParamName",
+           "VIDEOS_WEBHOOK_SECRET", "webhook signing secret (whsec_...)"),
+    Secret("AUTH_TOKENS_PARAM", "auth-tokens", "AuthTokensParamName", "AUTH_TOKENS",
+           "access tokens JSON (entries from `python -m chalicelib.tokens USER`)"),
+)  # fmt: skip
+
+
+def param_names(stage: str) -> dict[str, str]:
+    """SSM SecureString names by the app variable that holds them."""
+    return {s.env: f"/{APP_NAME}/{stage}/{s.suffix}" for s in SECRETS}
 
 
 @dataclass(frozen=True)
@@ -32,8 +53,7 @@ class StageResources:
     account: str
     table_name: str
     media_bucket: str
-    key_param: str
-    webhook_param: str
+    params: Mapping[str, str]  # SSM parameter names by app variable (see SECRETS)
     # Chalice names the API handler `{app}-{stage}` and the others `{app}-{stage}-{name}`;
     # in a packaged stack CloudFormation names them `{stack}-{LogicalId}-{suffix}`.
     function_prefix: str = ""
@@ -48,15 +68,13 @@ class StageResources:
         cls, stage: str, region: str = EXAMPLE_REGION, account: str = EXAMPLE_ACCOUNT
     ) -> StageResources:
         """The names the template gives a stage in this account and region."""
-        key_param, webhook_param = param_names(stage)
         return cls(
             stage=stage,
             region=region,
             account=account,
             table_name=f"{APP_NAME}-{stage}-jobs",
             media_bucket=f"{APP_NAME}-{stage}-media-{account}-{region}",
-            key_param=key_param,
-            webhook_param=webhook_param,
+            params=param_names(stage),
         )
 
     @classmethod
@@ -69,16 +87,14 @@ class StageResources:
             account=account,
             table_name=outputs["JobsTableName"],
             media_bucket=outputs["MediaBucketName"],
-            key_param=outputs["VideosApiKeyParamName"],
-            webhook_param=outputs["WebhookSecretParamName"],
+            params={s.env: outputs[s.cfn_parameter] for s in SECRETS},
         )
 
     def environment(self) -> dict[str, str]:
-        """The stage environment the app reads (chalicelib/config.py)."""
+        """The names the app reads from its environment (chalicelib/config.py)."""
         return {
             "STAGE": self.stage,
             "JOBS_TABLE": self.table_name,
             "MEDIA_BUCKET": self.media_bucket,
-            "VIDEOS_API_KEY_PARAM": self.key_param,
-            "VIDEOS_WEBHOOK_SECRET_PARAM": self.webhook_param,
+            **self.params,
         }

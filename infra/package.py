@@ -7,7 +7,6 @@ role policy reference the stack's resources instead of the names in `.chalice/`.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 from infra import cfn_yaml
 from infra.chalice_cli import SUPPORTED_RUNTIMES
-from infra.names import API_GATEWAY_STAGE, StageResources, param_names
+from infra.names import API_GATEWAY_STAGE, SECRETS, StageResources, param_names
 from infra.policy import cloudformation_policy
 from infra.stack import TEMPLATE_PATH
 
@@ -54,15 +53,15 @@ def chalice_functions(chalice_config: dict[str, Any], stage: str) -> list[Chalic
 def merge_template(
     stage: str, functions: list[ChaliceFunction], log_retention: bool
 ) -> dict[str, Any]:
-    template = copy.deepcopy(cfn_yaml.load(TEMPLATE_PATH))
+    template = cfn_yaml.load(TEMPLATE_PATH)
     params = template["Parameters"]
     del params["ApiId"]
     del template["Conditions"]["HasApi"]
     del template["Outputs"]["ApiId"]
-    key_param, webhook_param = param_names(stage)
     params["Stage"]["Default"] = stage
-    params["VideosApiKeyParamName"]["Default"] = key_param
-    params["WebhookSecretParamName"]["Default"] = webhook_param
+    names = param_names(stage)
+    for secret in SECRETS:
+        params[secret.cfn_parameter]["Default"] = names[secret.env]
     params["ApiStageName"]["Default"] = API_GATEWAY_STAGE
 
     config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
@@ -77,8 +76,7 @@ def merge_template(
         account="${AWS::AccountId}",
         table_name="${JobsTable}",
         media_bucket="${MediaBucket}",
-        key_param="${VideosApiKeyParamName}",
-        webhook_param="${WebhookSecretParamName}",
+        params={s.env: f"${{{s.cfn_parameter}}}" for s in SECRETS},
         function_prefix="${AWS::StackName}",
         partition="${AWS::Partition}",
     )
@@ -86,10 +84,8 @@ def merge_template(
         "STAGE": {"Ref": "Stage"},
         "JOBS_TABLE": {"Ref": "JobsTable"},
         "MEDIA_BUCKET": {"Ref": "MediaBucket"},
-        "VIDEOS_API_KEY_PARAM": {"Ref": "VideosApiKeyParamName"},
-        "VIDEOS_WEBHOOK_SECRET_PARAM": {"Ref": "WebhookSecretParamName"},
+        **{s.env: {"Ref": s.cfn_parameter} for s in SECRETS},
     }
-    assert set(environment) == set(resources.environment()), "keep both lists in step"
     policy = cloudformation_policy(resources)
     for fn in functions:
         template["Resources"][fn.logical_id] = {

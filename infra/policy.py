@@ -74,7 +74,7 @@ def build_policy(res: StageResources) -> dict[str, Any]:
                 "Sid": "Secrets",
                 "Effect": "Allow",
                 "Action": list(SSM_ACTIONS),
-                "Resource": [f"{ssm}{_slash(res.key_param)}", f"{ssm}{_slash(res.webhook_param)}"],
+                "Resource": [f"{ssm}{_slash(name)}" for name in res.params.values()],
             },
         ],
     }

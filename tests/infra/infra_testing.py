@@ -42,8 +42,7 @@ def app_calls(res: StageResources) -> list[Call]:
         c("s3", "DeleteObject", Bucket=b, Key=KEY),
         c("s3", "DeleteObjects", Bucket=b, Delete={"Objects": [{"Key": KEY}]}),
         c("s3", "ListObjectsV2", Bucket=b, Prefix="videos/3f2c/"),
-        c("ssm", "GetParameter", Name=res.key_param, WithDecryption=True),
-        c("ssm", "GetParameter", Name=res.webhook_param, WithDecryption=True),
+        *(c("ssm", "GetParameter", Name=name, WithDecryption=True) for name in res.params.values()),
         c("logs", "CreateLogGroup", logGroupName=f"/aws/lambda/{fn}"),
         c(
             "logs",

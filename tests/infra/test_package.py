@@ -15,6 +15,7 @@ from infra_testing import REPO
 
 from infra.chalice_cli import SUPPORTED_RUNTIMES, ChaliceCli
 from infra.deploy import package
+from infra.names import StageResources
 from infra.package import PackageError, check_runtime
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
@@ -69,6 +70,7 @@ def test_functions_get_stack_names_and_policy(packaged: dict[str, Any]) -> None:
     resources = packaged["template"]["Resources"]
     for name in ("APIHandler", "RefreshPendingJobs"):
         env = resources[name]["Properties"]["Environment"]["Variables"]
+        assert set(StageResources.for_stage("dev").environment()) <= set(env)
         assert env["JOBS_TABLE"] == {"Ref": "JobsTable"}
         assert env["MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
         assert env["VIDEOS_API_KEY_PARAM"] == {"Ref": "VideosApiKeyParamName"}

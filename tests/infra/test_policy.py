@@ -20,7 +20,7 @@ from infra.iam import (
     required_permissions,
     wildcard_problems,
 )
-from infra.names import STAGES, StageResources
+from infra.names import SECRETS, STAGES, StageResources
 from infra.policy import build_policy
 
 ACCOUNT = "123456789012"
@@ -120,10 +120,10 @@ def test_committed_policy_files(stage: str) -> None:
         account=account,
         table_name=env["JOBS_TABLE"],
         media_bucket=env["MEDIA_BUCKET"],
-        key_param=env["VIDEOS_API_KEY_PARAM"],
-        webhook_param=env["VIDEOS_WEBHOOK_SECRET_PARAM"],
+        params={s.env: env[s.env] for s in SECRETS},
     )
     assert env["STAGE"] == stage
+    assert env["AUTH_MODE"] in ("token", "cognito")  # deployed stages refuse "none"
     assert policy == build_policy(res)
     assert missing(policy, app_calls(res), account) == []
     assert wildcard_problems(policy) == []

@@ -20,6 +20,7 @@ import pytest
 from infra_testing import REGION
 from moto import mock_aws
 
+from chalicelib.tokens import mint
 from infra.iam import Call, CallRecorder, missing, required_permissions, wildcard_problems
 from infra.names import EXAMPLE_ACCOUNT, StageResources
 from infra.policy import build_policy
@@ -27,6 +28,8 @@ from infra.policy import build_policy
 RES = StageResources.for_stage("dev", REGION, EXAMPLE_ACCOUNT)  # moto's account
 API_KEY = "sk-test-from-ssm-0000"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"webhook-secret-from-ssm-000000").decode()
+TOKEN, TOKEN_ENTRY = mint("alice", None)
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Granted although a passing flow never calls them:
 GRANTED_FOR_FAILURES = {
     # boto3's transfer manager aborts a multipart upload that failed half-way
@@ -68,7 +71,7 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
 
     for name in ("VIDEOS_API_KEY", "OPENAI_API_KEY", "VIDEOS_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    for name, value in RES.environment().items():
+    for name, value in {**RES.environment(), "AUTH_MODE": "token"}.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         runtime.reset()
@@ -76,8 +79,13 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
         create_table(get_settings())
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=RES.media_bucket)
         ssm = boto3.client("ssm", region_name=REGION)
-        ssm.put_parameter(Name=RES.key_param, Value=API_KEY, Type="SecureString")
-        ssm.put_parameter(Name=RES.webhook_param, Value=WEBHOOK_SECRET, Type="SecureString")
+        values = {
+            "VIDEOS_API_KEY_PARAM": API_KEY,
+            "VIDEOS_WEBHOOK_SECRET_PARAM": WEBHOOK_SECRET,
+            "AUTH_TOKENS_PARAM": json.dumps(TOKEN_ENTRY),
+        }
+        for env, name in RES.params.items():
+            ssm.put_parameter(Name=name, Value=values[env], Type="SecureString")
         with Client(app, stage_name="dev") as client:
             yield client
         secrets.clear_cache()
@@ -89,8 +97,12 @@ def _json(response: Any) -> Any:
 
 
 def _post(client: Any, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
-    headers = {"Content-Type": "application/json", **(headers or {})}
+    headers = {"Content-Type": "application/json", **AUTH, **(headers or {})}
     return client.http.post(path, body=json.dumps(body), headers=headers)
+
+
+def _get(client: Any, path: str) -> Any:
+    return client.http.get(path, headers=AUTH)
 
 
 def _until_done(client: Any, job_id: str) -> dict[str, Any]:
@@ -99,7 +111,7 @@ def _until_done(client: Any, job_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         refresher.refresh_pending()
-        job = _json(client.http.get(f"/api/videos/{job_id}"))["job"]
+        job = _json(_get(client, f"/api/videos/{job_id}"))["job"]
         if job["status"] in ("completed", "failed"):
             return job
         time.sleep(0.05)
@@ -109,8 +121,8 @@ def _until_done(client: Any, job_id: str) -> dict[str, Any]:
 def drive_every_flow(client: Any) -> None:
     from chalicelib.webhook_signature import sign
 
-    assert client.http.get("/api/health").status_code == 200
-    assert client.http.get("/api/config").status_code == 200
+    assert _get(client, "/api/health").status_code == 200
+    assert _get(client, "/api/config").status_code == 200
     image = "data:image/png;base64," + base64.b64encode(png(1280, 720)).decode()
     body = {"prompt": "A cozy campfire", "seconds": 4, "size": "1280x720"}
     created = _post(
@@ -122,7 +134,7 @@ def drive_every_flow(client: Any) -> None:
         client, "/api/videos", {**body, "input_reference": image}, {"Idempotency-Key": "k1"}
     )
     assert _json(again)["job"]["id"] == job["id"]
-    assert client.http.get("/api/videos?status=queued&q=campfire&limit=5").status_code == 200
+    assert _get(client, "/api/videos?status=queued&q=campfire&limit=5").status_code == 200
 
     # the scheduled function, as Lambda invokes it
     event = client.events.generate_cw_event(
@@ -136,7 +148,7 @@ def drive_every_flow(client: Any) -> None:
         "?variant=spritesheet&download=1",
         "?variant=reference",
     ):
-        media = client.http.get(f"/api/videos/{job['id']}/media{query}")
+        media = _get(client, f"/api/videos/{job['id']}/media{query}")
         assert media.status_code in (200, 206, 302), (query, media.status_code, media.body)
 
     remix = _post(client, f"/api/videos/{job['id']}/remix", {"prompt": "Now at dawn"})
@@ -161,8 +173,8 @@ def drive_every_flow(client: Any) -> None:
 
     failing = _post(client, "/api/videos", {"prompt": "x [fail:moderation]", "seconds": 4})
     assert _until_done(client, _json(failing)["job"]["id"])["status"] == "failed"
-    assert client.http.get("/api/videos").status_code == 200
-    assert client.http.delete(f"/api/videos/{job['id']}").status_code == 204
+    assert _get(client, "/api/videos").status_code == 200
+    assert client.http.delete(f"/api/videos/{job['id']}", headers=AUTH).status_code == 204
 
 
 def test_policy_covers_every_call_of_the_app(stage_app: Any) -> None:
@@ -177,7 +189,7 @@ def test_policy_covers_every_call_of_the_app(stage_app: Any) -> None:
     used = {p.action for c in calls for p in required_permissions(c, EXAMPLE_ACCOUNT)}
     granted = {a for s in policy["Statement"] for a in s["Action"]}
     assert granted - used <= GRANTED_FOR_FAILURES, f"granted, never used: {granted - used}"
-    assert _secrets_read(calls) == [RES.key_param, RES.webhook_param]
+    assert _secrets_read(calls) == sorted(RES.params.values())
 
 
 def _secrets_read(calls: list[Call]) -> list[str]:

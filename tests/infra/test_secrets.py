@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,7 @@ from moto import mock_aws
 
 from chalicelib import secrets
 from chalicelib.secrets import SecretError, clear_cache, read_secret
-from infra.deploy import store_secrets
+from infra.deploy import DeployError, store_secrets
 from infra.iam import CallRecorder
 
 NAME = "/sora-studio/dev/videos-api-key"
@@ -86,20 +87,33 @@ def test_value_never_logged_or_in_errors(ssm: Any, caplog: pytest.LogCaptureFixt
 
 
 def test_store_secrets_from_environment(ssm: Any) -> None:
-    env = {"VIDEOS_API_KEY": VALUE, "VIDEOS_WEBHOOK_SECRET": "whsec_test"}
+    entry = {"ab" * 32: {"user": "alice"}}
+    env = {
+        "VIDEOS_API_KEY": VALUE,
+        "VIDEOS_WEBHOOK_SECRET": "whsec_test",
+        "AUTH_TOKENS": json.dumps(entry),
+    }
     said: list[str] = []
     stored = store_secrets(ssm, "dev", environ=env, prompt=_no_prompt, say=said.append)
-    assert stored == [NAME, "/sora-studio/dev/webhook-secret"]
+    assert stored == [
+        NAME,
+        "/sora-studio/dev/webhook-secret",
+        "/sora-studio/dev/auth-tokens",
+    ]
     param = ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]
     assert (param["Type"], param["Value"]) == ("SecureString", VALUE)
     assert all(VALUE not in line and "whsec_test" not in line for line in said)
-    # --overwrite: running it again replaces the values
-    store_secrets(ssm, "dev", environ={"VIDEOS_API_KEY": "new"}, prompt=lambda _: "", say=print)
+    # --overwrite: running it again replaces the values; token entries are added
+    more = {"cd" * 32: {"user": "bob", "expires_at": "2030-01-01T00:00:00Z"}}
+    env = {"VIDEOS_API_KEY": "new", "AUTH_TOKENS": json.dumps(more)}
+    store_secrets(ssm, "dev", environ=env, prompt=lambda _: "", say=print)
     assert ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]["Value"] == "new"
+    tokens = ssm.get_parameter(Name="/sora-studio/dev/auth-tokens", WithDecryption=True)
+    assert json.loads(tokens["Parameter"]["Value"]) == {**entry, **more}
 
 
 def test_store_secrets_prompts_and_blank_keeps(ssm: Any) -> None:
-    answers = iter(["prompted-key", ""])
+    answers = iter(["prompted-key", "", ""])
     asked: list[str] = []
 
     def prompt(question: str) -> str:
@@ -109,8 +123,15 @@ def test_store_secrets_prompts_and_blank_keeps(ssm: Any) -> None:
     stored = store_secrets(ssm, "prod", environ={}, prompt=prompt, say=lambda _: None)
     assert stored == ["/sora-studio/prod/videos-api-key"]
     assert "/sora-studio/prod/webhook-secret" in asked[1]
+    assert "/sora-studio/prod/auth-tokens" in asked[2]
     names = [p["Name"] for p in ssm.describe_parameters()["Parameters"]]
     assert names == ["/sora-studio/prod/videos-api-key"]
+
+
+def test_store_secrets_refuses_tokens_that_are_not_an_object(ssm: Any) -> None:
+    with pytest.raises(DeployError, match="AUTH_TOKENS"):
+        store_secrets(ssm, "dev", environ={"AUTH_TOKENS": "sst_raw-token"}, say=lambda _: None)
+    assert ssm.describe_parameters()["Parameters"] == []
 
 
 def _no_prompt(question: str) -> str:

@@ -117,11 +117,12 @@ def test_security_headers(template: dict[str, Any]) -> None:
 def test_outputs_cover_the_app_environment(template: dict[str, Any]) -> None:
     outputs = set(template["Outputs"])
     needed = {"JobsTableName", "MediaBucketName", "VideosApiKeyParamName"}
-    needed |= {"WebhookSecretParamName", "FrontendBucketName", "DistributionId", "SiteUrl"}
+    needed |= {"WebhookSecretParamName", "AuthTokensParamName", "FrontendBucketName"}
+    needed |= {"DistributionId", "SiteUrl"}
     assert needed <= outputs
     fake = {name: name for name in outputs}
     env = StageResources.from_outputs("dev", fake, "us-east-1", "123456789012").environment()
     assert set(env) == {
         "STAGE", "JOBS_TABLE", "MEDIA_BUCKET", "VIDEOS_API_KEY_PARAM",
-        "VIDEOS_WEBHOOK_SECRET_PARAM",
+        "VIDEOS_WEBHOOK_SECRET_PARAM", "AUTH_TOKENS_PARAM",
     }  # fmt: skip
