@@ -105,6 +105,7 @@ function start(config) {
     const seq = ++loading.seq;
     loading.controller = controller;
     loading.busy = true;
+    listEl.setAttribute('aria-busy', 'true');
     $('list-error').hidden = true;
     loadMore.disabled = true;
     loadMore.textContent = 'Loading…';
@@ -127,6 +128,7 @@ function start(config) {
       if (seq === loading.seq) {
         loading.busy = false;
         loading.controller = null;
+        listEl.setAttribute('aria-busy', 'false');
         $('list-loading').hidden = true;
         loadMore.hidden = !store.state.nextCursor;
         loadMore.disabled = false;

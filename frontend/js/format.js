@@ -1,10 +1,14 @@
 // Pure formatting helpers: no DOM, no state.
 
-const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
-const num = new Intl.NumberFormat('en-US');
+// Plain string work instead of Intl: this runs for every card of a long list.
+export const count = (n) => String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
-export const money = (value) => usd.format(Number(value) || 0);
-export const count = (n) => num.format(n);
+export function money(value) {
+  const cents = Math.round((Number(value) || 0) * 100);
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  return `${sign}$${count(Math.floor(abs / 100))}.${String(abs % 100).padStart(2, '0')}`;
+}
 
 export function parseSize(size) {
   const [w, h] = String(size).split('x').map(Number);
@@ -43,9 +47,11 @@ export function relativeTime(iso, now = Date.now()) {
   return new Date(t).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
 export const fullTime = (iso) => {
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? '' : new Date(t).toLocaleString();
+  return Number.isNaN(t) ? '' : dateTime.format(t);
 };
 
 export function truncate(text, max = 60) {

@@ -1,37 +1,34 @@
 // Job cards: one <template> clone per job, updated in place, one delegated
-// click listener for every card action. Data only ever goes in via textContent.
+// listener per event type for all cards. Data only ever goes in via textContent.
 
 import { downloadUrl } from './api.js';
 import * as fmt from './format.js';
 
-const pick = (li) => ({
-  article: li.firstElementChild,
-  media: li.querySelector('.media'),
-  badge: li.querySelector('.badge'),
-  created: li.querySelector('.created'),
-  prompt: li.querySelector('.prompt'),
-  model: li.querySelector('.m-model'),
-  size: li.querySelector('.m-size'),
-  seconds: li.querySelector('.m-seconds'),
-  cost: li.querySelector('.m-cost'),
-  lineage: li.querySelector('.lineage'),
-  lineageLink: li.querySelector('.lineage-link'),
-  progressRow: li.querySelector('.progress-row'),
-  progress: li.querySelector('progress'),
-  pct: li.querySelector('.pct'),
-  failure: li.querySelector('.failure'),
-  failureTitle: li.querySelector('.failure-title'),
-  failureDetail: li.querySelector('.failure-detail'),
-  failureCode: li.querySelector('.failure-code'),
-  download: li.querySelector('.download'),
-  remix: li.querySelector('[data-action="remix"]'),
-  buttons: li.querySelectorAll('.actions > *'),
-  video: null,
-});
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+// The template adopted into this document once, without indentation text nodes,
+// and where each named element (data-r) sits in document order: a clone's
+// references are then found by index, the hot path when rendering long lists.
+function prototype(template) {
+  const li = document.importNode(template.content.firstElementChild, true);
+  const walker = document.createTreeWalker(li, NodeFilter.SHOW_TEXT);
+  const blank = [];
+  while (walker.nextNode()) if (!walker.currentNode.data.trim()) blank.push(walker.currentNode);
+  for (const node of blank) node.remove();
+  const refs = [...li.getElementsByTagName('*')]
+    .map((node, i) => [node.getAttribute('data-r'), i])
+    .filter(([name]) => name);
+  return { li, refs };
+}
 
 export function createJobList(root, { template, catalog, lookup, onAction }) {
   const cards = new Map(); // id -> { li, r, job }
-  const proto = template.content.firstElementChild;
+  const proto = prototype(template);
   const observer = 'IntersectionObserver' in window
     ? new IntersectionObserver(onVisible, { rootMargin: '400px 0px' })
     : null;
@@ -41,101 +38,111 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
       if (!entry.isIntersecting) continue;
       observer.unobserve(entry.target);
       const card = cards.get(entry.target.dataset.id);
-      if (card) loadMedia(card);
+      if (card) showVideo(card);
     }
   }
 
-  // Attach the sources only when the card is near the viewport, so a long
-  // history does not fire hundreds of media requests.
-  function loadMedia(card) {
+  // The <video> (and its media requests) only exists once the card is near the
+  // viewport: a long history stays cheap to render and quiet on the network.
+  function showVideo(card) {
     const { r, job } = card;
-    if (!r.video || r.video.dataset.loaded) return;
-    r.video.dataset.loaded = '1';
-    if (job.thumbnail_url) r.video.poster = job.thumbnail_url;
-    r.video.src = job.media_url;
-  }
-
-  function ensureVideo(card) {
-    const { r, job, li } = card;
-    if (r.video) return;
+    if (r.video || job.status !== 'completed') return;
     const video = document.createElement('video');
     video.controls = true;
     video.preload = 'metadata';
     video.playsInline = true;
     video.setAttribute('aria-label', `Video: ${fmt.truncate(job.prompt, 80)}`);
-    r.media.replaceChildren(video);
+    if (job.thumbnail_url) video.poster = job.thumbnail_url;
+    video.src = job.media_url;
+    r.media.append(video);
     r.video = video;
-    if (observer) observer.observe(li);
-    else loadMedia(card);
+  }
+
+  function first(card, job) {
+    const { li, r } = card;
+    const pid = `prompt-${job.id}`;
+    li.id = `job-${job.id}`;
+    li.dataset.id = job.id;
+    li.setAttribute('aria-labelledby', pid);
+    r.prompt.id = pid;
+    r.prompt.textContent = job.prompt;
+    r.created.dateTime = job.created_at;
+    r.created.textContent = fmt.relativeTime(job.created_at);
+    const { ratio, orientation } = fmt.aspect(job.size);
+    r.media.dataset.orientation = orientation.toLowerCase();
+    r.meta.textContent = `${catalog.label(job.model)} · ${ratio} · ${fmt.pixels(job.size)} · ${fmt.seconds(job.seconds)} · ≈ ${fmt.money(job.estimated_cost_usd)}`;
+    for (const name of ['download', 'remix', 'rerun', 'del']) r[name].setAttribute('aria-describedby', pid);
+    if (job.remixed_from) {
+      const source = lookup(job.remixed_from);
+      const link = el('a', 'lineage-link', source ? `“${fmt.truncate(source.prompt, 48)}”` : 'an earlier video');
+      if (source) link.href = `#job-${job.remixed_from}`;
+      const p = el('p', 'lineage', 'Remix of ');
+      p.append(link);
+      r.meta.after(p);
+    }
+  }
+
+  function showProgress(r, job) {
+    if (!r.progressRow) {
+      r.progress = document.createElement('progress');
+      r.progress.max = 100;
+      r.progress.setAttribute('aria-labelledby', r.prompt.id);
+      r.pct = el('span', 'pct');
+      r.progressRow = el('div', 'progress-row');
+      r.progressRow.append(r.progress, r.pct);
+      r.meta.parentNode.insertBefore(r.progressRow, r.download.parentNode);
+    }
+    if (fmt.isSaving(job)) {
+      r.progress.removeAttribute('value');
+      r.pct.textContent = 'Saving…';
+    } else {
+      r.progress.value = job.progress || 0;
+      r.pct.textContent = job.status === 'queued' ? 'Waiting…' : `${job.progress || 0}%`;
+    }
+  }
+
+  function showFailure(r, job) {
+    const f = fmt.describeFailure(job.error_code, job.error_message);
+    const box = el('div', 'failure');
+    box.append(
+      el('p', 'failure-title', f.title),
+      el('p', 'failure-detail', f.detail),
+      el('code', 'failure-code', [job.error_code, job.error_message].filter(Boolean).join(': ')),
+    );
+    r.download.parentNode.before(box);
   }
 
   function fill(card, job, prev) {
     const { li, r } = card;
     card.job = job;
-    const pending = fmt.isPending(job);
-    const saving = fmt.isSaving(job);
+    if (!prev) first(card, job);
     li.dataset.status = job.status;
-    li.classList.toggle('is-saving', saving);
+    li.classList.toggle('is-saving', fmt.isSaving(job));
     r.badge.textContent = fmt.statusLabel(job);
 
-    if (!prev) {
-      const pid = `prompt-${job.id}`;
-      li.id = `job-${job.id}`;
-      li.dataset.id = job.id;
-      r.article.setAttribute('aria-labelledby', pid);
-      r.prompt.id = pid;
-      r.prompt.textContent = job.prompt;
-      r.created.dateTime = job.created_at;
-      r.created.title = fmt.fullTime(job.created_at);
-      r.created.textContent = fmt.relativeTime(job.created_at);
-      const { ratio, orientation } = fmt.aspect(job.size);
-      r.media.dataset.orientation = orientation.toLowerCase();
-      r.model.textContent = catalog.label(job.model);
-      r.size.textContent = `${ratio} · ${fmt.pixels(job.size)}`;
-      r.seconds.textContent = fmt.seconds(job.seconds);
-      r.cost.textContent = `≈ ${fmt.money(job.estimated_cost_usd)}`;
-      for (const b of r.buttons) b.setAttribute('aria-describedby', pid);
-      if (job.remixed_from) {
-        const source = lookup(job.remixed_from);
-        r.lineage.hidden = false;
-        r.lineageLink.textContent = source ? `“${fmt.truncate(source.prompt, 48)}”` : 'an earlier video';
-        if (source) r.lineageLink.href = `#job-${job.remixed_from}`;
-      }
+    if (fmt.isPending(job)) showProgress(r, job);
+    else if (r.progressRow) {
+      r.progressRow.remove();
+      r.progressRow = null;
     }
-
-    r.progressRow.hidden = !pending;
-    if (pending) {
-      if (saving) {
-        r.progress.removeAttribute('value');
-        r.pct.textContent = 'Saving…';
-      } else {
-        r.progress.value = job.progress || 0;
-        r.pct.textContent = job.status === 'queued' ? 'Waiting…' : `${job.progress || 0}%`;
-      }
-      r.progress.setAttribute('aria-label', `Progress of ${fmt.truncate(job.prompt, 40)}`);
-    }
-
-    const failed = job.status === 'failed';
-    r.failure.hidden = !failed;
-    if (failed) {
-      const f = fmt.describeFailure(job.error_code, job.error_message);
-      r.failureTitle.textContent = f.title;
-      r.failureDetail.textContent = f.detail;
-      r.failureCode.textContent = [job.error_code, job.error_message].filter(Boolean).join(': ');
-    }
+    if (job.status === 'failed' && prev?.status !== 'failed') showFailure(r, job);
 
     const done = job.status === 'completed' && Boolean(job.media_url);
     r.download.hidden = !done;
     r.remix.hidden = !(done && catalog.supportsRemix(job.model));
-    if (done) {
+    if (done && !r.video) {
       r.download.href = downloadUrl(job);
-      ensureVideo(card);
+      if (observer) observer.observe(li);
+      else showVideo(card);
     }
   }
 
   function build(job) {
-    const li = proto.cloneNode(true);
-    const card = { li, r: pick(li), job };
+    const li = proto.li.cloneNode(true);
+    const all = li.getElementsByTagName('*');
+    const r = { video: null, progressRow: null };
+    for (const [name, i] of proto.refs) r[name] = all[i];
+    const card = { li, r, job };
     fill(card, job, null);
     cards.set(job.id, card);
     return li;
@@ -145,7 +152,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     const card = cards.get(id);
     if (!card) return;
     if (observer) observer.unobserve(card.li);
-    if (card.r.video) card.r.video.removeAttribute('src');
+    card.r.video?.removeAttribute('src');
     card.li.remove();
     cards.delete(id);
   }
@@ -159,32 +166,33 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
 
   root.addEventListener('click', (event) => {
     const target = event.target.closest('[data-action]');
-    if (!target || !root.contains(target)) return;
-    const li = target.closest('.card');
-    onAction(target.dataset.action, li.dataset.id, target);
+    if (target && root.contains(target)) onAction(target.dataset.action, target.closest('.card').dataset.id, target);
+  });
+
+  // The exact time as a tooltip, formatted only when someone points at it.
+  root.addEventListener('pointerover', (event) => {
+    const time = event.target.closest?.('time');
+    if (time && !time.title) time.title = fmt.fullTime(time.dateTime);
   });
 
   // A presigned media URL may have expired while the page was open: resolve
-  // the /api media route again once, keeping the playback position.
+  // the /api media route again, once, keeping the playback position.
   root.addEventListener('error', (event) => {
     const video = event.target;
     if (!(video instanceof HTMLVideoElement) || video.dataset.retried) return;
     video.dataset.retried = '1';
     const at = video.currentTime;
-    const src = cards.get(video.closest('.card').dataset.id)?.job.media_url;
-    if (!src) return;
     video.addEventListener('loadedmetadata', () => { if (at) video.currentTime = at; }, { once: true });
-    video.src = src;
+    video.src = cards.get(video.closest('.card').dataset.id)?.job.media_url || '';
   }, true);
 
   return {
-    cards,
     handle(event) {
       switch (event.type) {
         case 'reset': {
           const t0 = performance.now();
-          if (observer) observer.disconnect();
-          for (const card of cards.values()) if (card.r.video) card.r.video.removeAttribute('src');
+          observer?.disconnect();
+          for (const id of [...cards.keys()]) cards.get(id).r.video?.removeAttribute('src');
           cards.clear();
           renderMany(event.jobs, true);
           performance.measure('studio:render-list', { start: t0, detail: { jobs: event.jobs.length } });
@@ -193,11 +201,9 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
         case 'append':
           renderMany(event.jobs, false);
           break;
-        case 'add': {
-          const li = build(event.job);
-          root.insertBefore(li, root.children[event.index] || null);
+        case 'add':
+          root.insertBefore(build(event.job), root.children[event.index] || null);
           break;
-        }
         case 'update': {
           const card = cards.get(event.job.id);
           if (card) fill(card, event.job, event.prev);
@@ -216,8 +222,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
       }
     },
     focusCard(id) {
-      const card = cards.get(id);
-      if (card) card.li.querySelector('.actions > :not([hidden])')?.focus();
+      cards.get(id)?.li.querySelector('.actions > :not([hidden])')?.focus();
     },
   };
 }
