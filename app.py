@@ -2,14 +2,14 @@
 
 from chalice import Chalice
 
-from chalicelib import http_layer, runtime
+from chalicelib import http_layer, logs, runtime
 from chalicelib.routes.api import api
 from chalicelib.routes.schedule import schedule
 from chalicelib.routes.webhooks import webhooks
 
 app = Chalice(app_name="sora-studio")
 http_layer.install(app)
-http_layer.configure_logging()
+logs.configure_logging()
 runtime.reset()
 app.register_blueprint(api, url_prefix="/api")
 app.register_blueprint(webhooks, url_prefix="/api")

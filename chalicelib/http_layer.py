@@ -1,4 +1,4 @@
-"""Cross-cutting HTTP behaviour: contract-shaped errors, security headers, logging setup."""
+"""Cross-cutting HTTP behaviour: contract-shaped errors, security headers, body size limit."""
 
 from __future__ import annotations
 
@@ -29,12 +29,6 @@ CHALICE_CODES = {
     429: "rate_limited",
     500: "internal_error",
 }
-
-
-def configure_logging() -> None:
-    level = get_settings().log_level
-    logging.getLogger().setLevel(level)
-    logging.getLogger("chalicelib").setLevel(level)
 
 
 def _contract_shape(response: Response) -> Response:

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from chalicelib import job_store, media_store
+from chalicelib import clock, job_store, media_store
 from chalicelib.api_errors import ApiError, bad_request, not_found
 from chalicelib.models import JobModel
 from chalicelib.providers import provider_named
@@ -61,11 +61,14 @@ def media(
         extension = media_store.VARIANT_FILES[variant][0].rsplit(".", 1)[-1]
         name = media_store.download_filename(job.prompt, extension) if download else None
         return _redirect(media_store.media_key(job.id, variant), name)
+    expired = ApiError(410, "expired", "This video expired before it could be saved.")
     if job.status == "failed":
         if job.error_code == "expired":
-            raise ApiError(410, "expired", "This video expired before it could be saved.")
+            raise expired
         raise not_found("video: this job failed")
     if job.upstream_status == "completed" and job.upstream_id:
+        if job.upstream_expires_at is not None and clock.now() >= job.upstream_expires_at:
+            raise expired  # the refresher has not marked it yet; upstream would answer 404
         return _proxy(job, variant, byte_range, download)
     raise ApiError(409, "not_ready", "The video is not ready yet.", headers={"Retry-After": "5"})
 
