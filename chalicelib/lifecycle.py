@@ -168,11 +168,13 @@ def _copy_variants(job: JobModel) -> set[str]:
     for variant in VARIANTS:
         try:
             stream = provider.download(job.upstream_id, variant)
-        except UpstreamError:
+        except UpstreamNotFound:
             if variant == "video":
                 raise
             log.info("job %s: upstream has no %s; skipping it", job.id, variant)
             continue
+        # Any other failure (5xx, timeout) fails this attempt: it is retried on the next
+        # refresh instead of completing the job without an image its view advertises.
         try:
             _, content_type = media_store.VARIANT_FILES[variant]
             media_store.upload_stream(
