@@ -131,6 +131,9 @@ class LocalStack:
         os.environ["VIDEOS_API_BASE_URL"] = self.simulator.url
         os.environ["VIDEOS_API_KEY"] = "simulator-local-key"
         os.environ["VIDEOS_UPSTREAM"] = "simulator"
+        # Simulated renders cost nothing: roomy spend guards unless the user set their own.
+        os.environ.setdefault("USER_MAX_PENDING_JOBS", "50")
+        os.environ.setdefault("USER_DAILY_BUDGET_USD", "1000")
 
     def _prepare_storage(self) -> None:
         import boto3
