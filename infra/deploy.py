@@ -111,7 +111,8 @@ class Deployer:
         return outputs["SiteUrl"]
 
     def check_no_orphan_table(self, stage: str, existing: Mapping[str, Any] | None) -> None:
-        if existing is not None:
+        # A create that rolled back keeps the table too (DeletionPolicy: Retain).
+        if existing is not None and existing["StackStatus"] != "ROLLBACK_COMPLETE":
             return
         table = StageResources.for_stage(stage).table_name
         ddb = self.client("dynamodb")
