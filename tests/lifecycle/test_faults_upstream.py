@@ -126,3 +126,22 @@ def test_upstream_failure_ends_failed_with_its_reason(aws, simulator):
     codes = sorted(load(j.id).error_code for j in jobs)
     assert codes == ["internal_error", "moderation_blocked"]
     assert_settled(aws, simulator, jobs)
+
+
+def test_transient_image_download_failure_is_retried_not_dropped(aws, simulator, faults):
+    """A 500 on the thumbnail is a hiccup, not a missing thumbnail: the archive is retried
+    rather than completing without the thumbnail the job view advertises."""
+    from chalicelib import jobs_service, refresher
+    from chalicelib.job_view import to_public
+
+    jobs = seed_jobs(1)
+    finish_upstream(simulator, jobs)
+    faults.inject("GET", r"/content\?variant=thumbnail$", "500", times=2)
+    refresher.refresh_pending()
+    refresher.refresh_pending()
+    final = load(jobs[0].id)
+    assert final.status == "completed"
+    assert set(final.archived_variants) == {"video", "thumbnail", "spritesheet"}
+    public = to_public(jobs_service.get_job("local", final.id))
+    assert public["thumbnail_url"] is not None
+    assert_settled(aws, simulator, jobs)
