@@ -13,7 +13,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -122,7 +121,3 @@ class ChaliceCli:
         self.run(
             ["package", "--stage", stage, "--merge-template", str(merge_template), str(outdir)]
         )
-
-
-def current_python() -> str:
-    return sys.executable
