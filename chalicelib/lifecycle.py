@@ -142,19 +142,27 @@ def archive(job: JobModel) -> None:
         if isinstance(exc, UpstreamNotFound) and _expired(job):
             _fail(job, "expired")
         return
-    job_store.finish(
-        job,
-        "completed",
-        [
-            JobModel.progress.set(100),
-            JobModel.archive_state.set("archived"),
-            JobModel.archived_variants.set(variants),
-            JobModel.content_ready_at.set(clock.utcnow()),
-            JobModel.archive_error.remove(),
-        ],
-        JobModel.archive_token == token,
-        versioned=False,
-    )
+    try:
+        job_store.finish(
+            job,
+            "completed",
+            [
+                JobModel.progress.set(100),
+                JobModel.archive_state.set("archived"),
+                JobModel.archived_variants.set(variants),
+                JobModel.content_ready_at.set(clock.utcnow()),
+                JobModel.archive_error.remove(),
+            ],
+            # A job deleted meanwhile stays pending, so the refresher still cleans it up.
+            (JobModel.archive_token == token) & JobModel.deleted_at.does_not_exist(),
+            versioned=False,
+        )
+    except TransitionRefused:
+        current = job_store.load(job.id)
+        if current is None or current.deleted_at is not None:
+            # Deleted while we copied: what we uploaded must not outlive it.
+            media_store.delete_job_media(job.id)
+        raise
     log.info("job %s: archived %s and completed", job.id, sorted(variants))
 
 
