@@ -157,3 +157,87 @@ def test_remix_refusals(client, aws, simulator):
 
     assert sum(1 for r in simulator.requests if r[1].endswith("/remix")) == remixes_before
     assert listed_ids(client) == [failed.id]  # no remix job was stored
+
+
+def _archive_paused_before_upload(monkeypatch: Any, job_id: str) -> tuple[Any, Any, Any]:
+    """Start an archive of `job_id` in a thread, paused just before its first upload (it
+    holds the archive lease and has the upstream video open). Returns (thread, paused,
+    resume)."""
+    import threading
+
+    from chalicelib import lifecycle, media_store
+
+    paused, resume = threading.Event(), threading.Event()
+    original = media_store.upload_stream
+
+    def upload_stream(key: str, chunks: Any, content_type: str) -> int:
+        if not paused.is_set():
+            paused.set()
+            assert resume.wait(20), "the test never resumed the archive"
+        return original(key, chunks, content_type)
+
+    monkeypatch.setattr(media_store, "upload_stream", upload_stream)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            lifecycle.refresh_job(load(job_id))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert paused.wait(20), "the archive never reached its first upload"
+    thread.errors = errors  # type: ignore[attr-defined]
+    return thread, paused, resume
+
+
+def test_delete_while_an_archive_is_copying_leaves_nothing_behind(
+    client, aws, simulator, monkeypatch
+):
+    """The delete cleans up at once (upstream copy, media, item) while an archiver is still
+    copying: what the archiver uploads afterwards must not outlive the job."""
+    from chalicelib import job_store, jobs_service, refresher
+
+    job = seed_jobs(1)[0]
+    finish_upstream(simulator, [job])
+    thread, _, resume = _archive_paused_before_upload(monkeypatch, job.id)
+
+    jobs_service.delete_job("local", job.id)
+    assert job_store.load(job.id) is None
+    assert not upstream_exists(simulator, job.upstream_id)
+
+    resume.set()
+    thread.join(20)
+    assert not thread.errors
+    assert s3_keys(aws, job.id) == []
+    assert refresher.refresh_pending().pending == 0
+
+
+def test_delete_with_deferred_cleanup_during_an_archive_is_still_cleaned_up(
+    client, aws, simulator, monkeypatch, faults
+):
+    """The delete's own clean-up fails (upstream 500) while an archiver is copying; the
+    archiver must not then complete the deleted job and drop it from the pending index,
+    or the refresher would never clean it up."""
+    from chalicelib import job_store, jobs_service, refresher
+
+    job = seed_jobs(1)[0]
+    finish_upstream(simulator, [job])
+    thread, _, resume = _archive_paused_before_upload(monkeypatch, job.id)
+
+    faults.inject("GET", r"^/v1/videos/video_[0-9a-f]+$", "500", times=2)
+    jobs_service.delete_job("local", job.id)  # hidden now, clean-up deferred
+    assert get(client, f"/api/videos/{job.id}").status_code == 404
+
+    resume.set()
+    thread.join(20)
+    assert not thread.errors
+    hidden = job_store.load(job.id)
+    assert hidden is not None and hidden.pending is not None  # still on the refresher's list
+
+    assert refresher.refresh_pending().outcomes == {"cleanup": 1}
+    assert job_store.load(job.id) is None
+    assert s3_keys(aws, job.id) == []
+    assert not upstream_exists(simulator, job.upstream_id)
+    assert refresher.refresh_pending().pending == 0
