@@ -130,6 +130,8 @@ def test_committed_policy_files(stage: str) -> None:
     assert config["autogen_policy"] is False
     refresher = stage_config["lambda_functions"]["refresh_pending_jobs"]
     assert refresher["reserved_concurrency"] == 1
+    assert refresher["lambda_timeout"] <= 60  # one run per minute tick, no throttled backlog
+    assert config["lambda_timeout"] <= 29  # API Gateway's integration limit
     assert stage_config["api_gateway_stage"] == "api"
 
 
