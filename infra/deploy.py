@@ -7,6 +7,8 @@ destroy: chalice delete -> empty buckets -> delete stack -> delete the dev table
          table and secrets stay unless --force).
 package: one SAM template in build/package-STAGE/ (chalice package --merge-template).
 secrets: put the upstream key, webhook secret and access tokens into SSM SecureStrings.
+frontend: only upload frontend/ and invalidate (e.g. after deploying the packaged template:
+         --stack-name NAME).
 
 Only `chalice deploy`/`chalice delete` cannot run offline; they sit behind `ChaliceRunner`.
 """
@@ -101,14 +103,24 @@ class Deployer:
         if api_id != known_api:
             outputs = self.deploy_stack(stage, api_id)
 
-        assets = frontend.upload(
-            self.client("s3"), outputs["FrontendBucketName"], self.project_dir / "frontend"
-        )
-        self.say(f"Uploaded {len(assets)} frontend files to s3://{outputs['FrontendBucketName']}")
+        return self.publish_frontend(outputs)
+
+    def publish_frontend(self, outputs: Mapping[str, str]) -> str:
+        """Upload frontend/ to the stack's bucket, invalidate CloudFront, return the site URL."""
+        bucket = outputs["FrontendBucketName"]
+        assets = frontend.upload(self.client("s3"), bucket, self.project_dir / "frontend")
+        self.say(f"Uploaded {len(assets)} frontend files to s3://{bucket}")
         invalidation = frontend.invalidate(self.client("cloudfront"), outputs["DistributionId"])
         self.say(f"CloudFront invalidation {invalidation} requested")
         self.say(f"Site: {outputs['SiteUrl']}  (API under {outputs['SiteUrl']}/api)")
         return outputs["SiteUrl"]
+
+    def publish_stack_frontend(self, stack_name_: str) -> str:
+        """The frontend step alone, for a stack deployed from `make package`'s template."""
+        existing = stack.describe(self.client("cloudformation"), stack_name_)
+        if existing is None:
+            raise DeployError(f"no stack {stack_name_}")
+        return self.publish_frontend(stack.outputs(existing))
 
     def check_no_orphan_table(self, stage: str, existing: Mapping[str, Any] | None) -> None:
         # A create that rolled back keeps the table too (DeletionPolicy: Retain).
@@ -243,9 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=("deploy", "destroy", "package", "secrets"))
+    parser.add_argument("command", choices=("deploy", "destroy", "package", "secrets", "frontend"))
     parser.add_argument("--stage", choices=STAGES, default="dev")
     parser.add_argument("--force", action="store_true", help="destroy: also the prod table")
+    parser.add_argument("--stack-name", help="frontend: the stack (default sora-studio-STAGE)")
     args = parser.parse_args(argv)
     try:
         if args.command == "package":
@@ -261,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         deployer = Deployer(session.client, region, ChaliceCli(PROJECT_DIR, region=region))
         if args.command == "deploy":
             deployer.deploy(args.stage)
+        elif args.command == "frontend":
+            deployer.publish_stack_frontend(args.stack_name or stack_name(args.stage))
         else:
             deployer.destroy(args.stage, force=args.force)
     except (

@@ -172,3 +172,15 @@ def test_deploy_needs_the_frontend(deployer: Deployer) -> None:
     (deployer.project_dir / "frontend" / "index.html").unlink()
     with pytest.raises(FileNotFoundError, match=r"index\.html"):
         deployer.deploy("dev")
+
+
+def test_frontend_alone_for_a_packaged_stack(
+    deployer: Deployer, aws_client: Callable[[str], Any]
+) -> None:
+    deployer.deploy_stack("dev", "")  # as a pipeline would have deployed it
+    site = deployer.publish_stack_frontend("sora-studio-dev")
+    assert site.startswith("https://")
+    bucket = f"sora-studio-dev-web-{ACCOUNT}-{REGION}"
+    assert "index.html" in frontend.list_keys(aws_client("s3"), bucket)
+    with pytest.raises(DeployError, match="no stack"):
+        deployer.publish_stack_frontend("other-stack")
