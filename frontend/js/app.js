@@ -2,6 +2,7 @@
 
 import * as api from './api.js';
 import { createCatalog } from './catalog.js';
+import { $ } from './dom.js';
 import { createForm } from './form.js';
 import * as fmt from './format.js';
 import { createJobList } from './list.js';
@@ -10,7 +11,6 @@ import { createStore } from './store.js';
 import { createSubmission } from './submission.js';
 
 const PAGE_SIZE = 24;
-const $ = (id) => document.getElementById(id);
 
 function announce(text) {
   const el = $('announcer');

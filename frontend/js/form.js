@@ -2,13 +2,13 @@
 // API validation errors next to the field they name.
 
 import { createVideo, remixVideo } from './api.js';
+import { $, el as h } from './dom.js';
 import * as fmt from './format.js';
 import { createSubmission } from './submission.js';
 
 const FIELD_OF = { prompt: 'prompt', model: 'model', size: 'size', aspect_ratio: 'size', seconds: 'seconds', duration: 'seconds' };
 
-export function createForm(form, { catalog, onCreated, onRemixed }) {
-  const $ = (id) => document.getElementById(id);
+export function createForm(form, { catalog, onCreated }) {
   const el = {
     prompt: $('prompt'), counter: $('prompt-counter'), model: $('model'),
     sizes: $('size-options'), seconds: $('seconds-options'), params: $('params'),
@@ -28,22 +28,13 @@ export function createForm(form, { catalog, onCreated, onRemixed }) {
   });
 
   function radio(name, val, main, sub) {
-    const label = document.createElement('label');
-    label.className = 'choice';
-    const input = document.createElement('input');
+    const input = h('input');
     input.type = 'radio';
     input.name = name;
     input.value = String(val);
-    const a = document.createElement('span');
-    a.className = 'choice-main';
-    a.textContent = main;
-    label.append(input, a);
-    if (sub) {
-      const b = document.createElement('span');
-      b.className = 'choice-sub';
-      b.textContent = sub;
-      label.append(b);
-    }
+    const label = h('label', 'choice');
+    label.append(input, h('span', 'choice-main', main));
+    if (sub) label.append(h('span', 'choice-sub', sub));
     return label;
   }
 
@@ -120,7 +111,7 @@ export function createForm(form, { catalog, onCreated, onRemixed }) {
 
   function report(err) {
     if (err.status === 400 && err.field && showFieldError(err.field, err.message)) return;
-    if (err.status === 429 && err.retryAfter) showRetryCountdown(err);
+    if (err.retryAfter > 0 && err.retryAfter <= 120) showRetryCountdown(err);
     else showFormError(fmt.describeApiError(err));
   }
 
@@ -148,10 +139,7 @@ export function createForm(form, { catalog, onCreated, onRemixed }) {
       const job = await submit(body, (key) => (source
         ? remixVideo(source.id, prompt, key)
         : createVideo({ prompt, model: body.model, size: body.size, seconds: body.seconds }, key)));
-      if (source) {
-        endRemix();
-        onRemixed?.(job);
-      }
+      if (source) endRemix();
       onCreated(job);
     } catch (err) {
       if (err.name === 'AbortError') return;

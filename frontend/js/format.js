@@ -85,16 +85,26 @@ export function describeFailure(code, message) {
 }
 
 // API errors on submit, as one sentence (field errors are shown next to the field instead).
-const sentence = (msg) => String(msg || '').trim().replace(/[.!]+$/, '');
+// "Try again in …" as people say it: 7 s, 2 min, 5 h.
+export function wait(s) {
+  if (s < 90) return `${s} s`;
+  return s < 5400 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
+}
 
+// The server's own sentence, minus any "Try again in N s" (shown separately, counting down).
+function sentence(msg, fallback) {
+  const s = String(msg || '').replace(/\s*Try again in [^.]*\.?/i, '').trim().replace(/;$/, '.') || fallback;
+  return /[.!?]$/.test(s) ? s : `${s}.`;
+}
+
+// An API error on submit as one or two sentences (field errors go next to their field instead).
 export function describeApiError(err, retryIn = err.retryAfter) {
-  const wait = retryIn != null ? ` Try again in ${retryIn} s.` : ' Try again in a moment.';
+  const again = retryIn > 0 ? ` Try again in ${wait(retryIn)}.` : ' Try again in a moment.';
   if (err.status === 0) return 'Could not reach the server. Check your connection and try again.';
-  if (err.status === 429) return `Too many requests right now: ${sentence(err.message)}.${wait}`;
-  if (err.status === 409 && err.code === 'not_ready') return 'That video is not finished yet, so it cannot be remixed.';
-  if (err.status === 409) return err.message;
+  if (err.status === 429) return sentence(err.message, 'Too many requests right now') + again;
+  if (err.code === 'not_ready') return 'That video is not finished yet, so it cannot be remixed.';
+  if (err.code === 'idempotency_in_progress') return `Still sending this video.${again}`;
   if (err.status === 401 || err.status === 403) return 'You are not allowed to do that. Sign in again and retry.';
-  if (err.status === 502 || err.status === 503 || err.status === 504) return `The video service reported an error: ${sentence(err.message)}.${wait}`;
-  if (err.status >= 500) return `Something went wrong on the server: ${sentence(err.message)}.${wait}`;
+  if (err.status >= 500) return sentence(err.message, 'The video service reported an error') + again;
   return err.message;
 }

@@ -2,14 +2,8 @@
 // listener per event type for all cards. Data only ever goes in via textContent.
 
 import { downloadUrl } from './api.js';
+import { el } from './dom.js';
 import * as fmt from './format.js';
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
 
 // The template adopted into this document once, without indentation text nodes,
 // and where each named element (data-r) sits in document order: a clone's
@@ -47,7 +41,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
   function showVideo(card) {
     const { r, job } = card;
     if (r.video || job.status !== 'completed') return;
-    const video = document.createElement('video');
+    const video = el('video');
     video.controls = true;
     video.preload = 'metadata';
     video.playsInline = true;
@@ -84,7 +78,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
 
   function showProgress(r, job) {
     if (!r.progressRow) {
-      r.progress = document.createElement('progress');
+      r.progress = el('progress');
       r.progress.max = 100;
       r.progress.setAttribute('aria-labelledby', r.prompt.id);
       r.pct = el('span', 'pct');

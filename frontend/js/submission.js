@@ -25,8 +25,8 @@ export function createSubmission() {
       key = null;
       return result;
     } catch (err) {
-      // A conflict means the key is spent on another body: never reuse it.
-      if (err.status === 409 && err.code !== 'not_ready') key = null;
+      // The key is spent on another body: never reuse it.
+      if (err.code === 'idempotency_key_reused') key = null;
       throw err;
     }
   };

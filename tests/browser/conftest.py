@@ -84,10 +84,29 @@ class Api:
         self.http = requests.Session()
 
     def create(self, prompt: str, **params) -> dict:
+        """POST /api/videos; waits for a free slot when the per-user pending quota is full."""
         body = {"prompt": prompt, "model": "sora-2", "size": "1280x720", "seconds": 4, **params}
-        r = self.http.post(f"{self.base}/api/videos", json=body, timeout=30)
-        assert r.status_code == 201, r.text
-        return r.json()["job"]
+        deadline = time.monotonic() + 90
+        while True:
+            r = self.http.post(f"{self.base}/api/videos", json=body, timeout=30)
+            if r.status_code == 429 and r.json()["error"]["code"] == "too_many_pending":
+                assert time.monotonic() < deadline, r.text
+                time.sleep(0.5)
+                continue
+            assert r.status_code == 201, r.text
+            return r.json()["job"]
+
+    def pending(self) -> list[dict]:
+        return self.list(status="queued") + self.list(status="in_progress")
+
+    def wait_idle(self, timeout: float = 90) -> None:
+        """Until no job is pending, so a test starts with its whole pending quota."""
+        deadline = time.monotonic() + timeout
+        while jobs := self.pending():
+            assert time.monotonic() < deadline, f"jobs still pending: {jobs}"
+            for job in jobs:
+                self.get(job["id"])  # refreshes a stale pending job inline
+            time.sleep(0.5)
 
     def get(self, job_id: str) -> dict | None:
         r = self.http.get(f"{self.base}/api/videos/{job_id}", timeout=30)
@@ -124,6 +143,13 @@ class Api:
 @pytest.fixture(scope="package")
 def api(studio_url) -> Api:
     return Api(studio_url)
+
+
+@pytest.fixture(autouse=True)
+def _idle(request):
+    """Tests that use the stack start with no pending jobs: each may fill the pending quota."""
+    if "studio_url" in request.fixturenames and not os.environ.get("STUDIO_URL"):
+        request.getfixturevalue("api").wait_idle()
 
 
 @pytest.fixture

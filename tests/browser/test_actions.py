@@ -67,6 +67,8 @@ def test_remix_and_run_again_create_linked_jobs(studio, page, api, token):
 def test_delete_asks_first_then_removes_the_card_and_the_job(studio, page, api, token):
     keep = api.create(f"{token} keep me")
     doomed = api.create(f"{token} delete me")
+    for job in (keep, doomed):
+        api.wait(job["id"])  # nothing else announced while deleting
     studio.open(token)
     card = studio.card(doomed["id"])
     expect(card).to_be_visible()

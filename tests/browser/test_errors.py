@@ -86,8 +86,9 @@ def test_rate_limit_says_when_to_try_again_and_retries_with_the_same_key(studio,
 
     error = page.locator("#form-error")
     expect(error).to_be_visible()
-    expect(error).to_contain_text("Too many requests")
+    expect(error).to_contain_text("busy")
     text = error.text_content()
+    assert text.count("Try again") == 1, text
     seconds = int(re.search(r"Try again in (\d+) s", text).group(1))
     assert retry_after - 2 <= seconds <= retry_after, text
     expect(page.locator("#submit")).to_be_enabled()
@@ -107,8 +108,28 @@ def test_upstream_error_is_a_clear_message(studio, page, api, token):
     studio.open()
     response = studio.submit(f"{token} [fail:create] a broken render")
     assert response.status == 502
-    expect(page.locator("#form-error")).to_contain_text("The video service reported an error")
+    message = response.json()["error"]["message"]
+    error = page.locator("#form-error")
+    expect(error).to_contain_text(message.rstrip("."))
+    expect(error).to_contain_text("Try again")
     assert api.list(q=token) == []
+
+
+def test_quota_messages_come_from_the_server(studio, page):
+    """Long waits are said in hours, not counted down in seconds."""
+    studio.open()
+    message = "This video would take you past today's budget of $20.00; resets at midnight UTC."
+    page.route(
+        "**/api/videos",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "39600"},
+            json={"error": {"code": "daily_budget_exceeded", "message": message}},
+        ),
+    )
+    studio.submit("anything")
+    error = page.locator("#form-error")
+    expect(error).to_have_text(message.rstrip(".") + ". Try again in 11 h.")
 
 
 def test_html_in_a_prompt_is_shown_as_text(studio, page, token):
