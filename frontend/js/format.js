@@ -17,7 +17,14 @@ export function parseSize(size) {
 
 const gcd = (a, b) => (b ? gcd(b, a % b) : a);
 
+const aspects = new Map();
+
 export function aspect(size) {
+  if (!aspects.has(size)) aspects.set(size, computeAspect(size));
+  return aspects.get(size);
+}
+
+function computeAspect(size) {
   const { w, h } = parseSize(size);
   if (!w || !h) return { ratio: size, orientation: '' };
   const d = gcd(w, h);
@@ -32,6 +39,8 @@ export function aspect(size) {
 export const pixels = (size) => String(size).replace('x', '×');
 export const seconds = (s) => `${s} s`;
 
+const date = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
 export function relativeTime(iso, now = Date.now()) {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return '';
@@ -44,7 +53,7 @@ export function relativeTime(iso, now = Date.now()) {
   const d = Math.round(h / 24);
   if (d === 1) return 'yesterday';
   if (d < 7) return `${d} days ago`;
-  return new Date(t).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  return date.format(t);
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -62,10 +71,8 @@ export function truncate(text, max = 60) {
 export const isPending = (job) => job.status === 'queued' || job.status === 'in_progress';
 export const isSaving = (job) => job.status === 'in_progress' && job.progress >= 100;
 
-export function statusLabel(job) {
-  if (isSaving(job)) return 'Saving…';
-  return { queued: 'Queued', in_progress: 'Generating', completed: 'Ready', failed: 'Failed' }[job.status] || job.status;
-}
+const LABELS = { queued: 'Queued', in_progress: 'Generating', completed: 'Ready', failed: 'Failed' };
+export const statusLabel = (job) => (isSaving(job) ? 'Saving…' : LABELS[job.status] || job.status);
 
 // Job failures in words a creator understands.
 const FAILURES = {
@@ -104,7 +111,7 @@ export function describeApiError(err, retryIn = err.retryAfter) {
   if (err.status === 429) return sentence(err.message, 'Too many requests right now') + again;
   if (err.code === 'not_ready') return 'That video is not finished yet, so it cannot be remixed.';
   if (err.code === 'idempotency_in_progress') return `Still sending this video.${again}`;
-  if (err.status === 401 || err.status === 403) return 'You are not allowed to do that. Sign in again and retry.';
+  if (err.status === 401 || err.status === 403) return sentence(err.message, 'You are not allowed to do that');
   if (err.status >= 500) return sentence(err.message, 'The video service reported an error') + again;
   return err.message;
 }

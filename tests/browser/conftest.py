@@ -222,6 +222,21 @@ class Studio:
     def card(self, job_id: str):
         return self.page.locator(f'[id="job-{job_id}"]')
 
+    def screenshot(self, name: str = "studio.png") -> Path:
+        """A full-page screenshot into test-artifacts/ (git-ignored)."""
+        page = self.page
+        # Offscreen cards are not painted (content-visibility: auto) and their videos are only
+        # created near the viewport: make the viewport as tall as the page first.
+        size = page.viewport_size
+        height = page.evaluate("document.documentElement.scrollHeight")
+        page.set_viewport_size({"width": size["width"], "height": min(height, 12_000)})
+        page.wait_for_timeout(2000)  # posters and first frames
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        page.screenshot(path=str(path), full_page=True)
+        page.set_viewport_size(size)
+        return path
+
     def wait_status(self, job_id: str, status: str, timeout: float = 60_000):
         card = self.page.locator(f'[id="job-{job_id}"][data-status="{status}"]')
         card.wait_for(timeout=timeout)
@@ -231,17 +246,3 @@ class Studio:
 @pytest.fixture
 def studio(page) -> Studio:
     return Studio(page)
-
-
-@pytest.fixture(scope="package", autouse=True)
-def final_screenshot(browser, studio_url):
-    """After the suite, save a full-page screenshot of the studio as the tests left it."""
-    yield
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(base_url=studio_url, viewport={"width": 1360, "height": 900})
-    try:
-        studio = Studio(context.new_page()).open()
-        studio.page.wait_for_timeout(1500)  # let posters load
-        studio.page.screenshot(path=str(ARTIFACTS / "studio.png"), full_page=True)
-    finally:
-        context.close()

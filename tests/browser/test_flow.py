@@ -112,3 +112,7 @@ def test_create_watch_seek_and_download(studio, page, api, token):
     assert media.body() == data
 
     assert api.get(job["id"])["status"] == "completed"
+
+    # The finished page, with whatever history the suite has made so far.
+    studio.open()
+    studio.screenshot()
