@@ -108,7 +108,7 @@ def _get(client: Any, path: str) -> Any:
 def _until_done(client: Any, job_id: str) -> dict[str, Any]:
     from chalicelib import refresher
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # renders are real ffmpeg runs: slow on a busy machine
     while time.monotonic() < deadline:
         refresher.refresh_pending()
         job = _json(_get(client, f"/api/videos/{job_id}"))["job"]
