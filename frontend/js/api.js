@@ -12,9 +12,6 @@ export class ApiError extends Error {
     this.field = field;         // input field at fault, from {"error":{"field"}}
     this.retryAfter = retryAfter; // seconds, from the Retry-After header
   }
-  get retryable() {
-    return this.status === 0 || this.status === 429 || this.status >= 500;
-  }
 }
 
 export function parseRetryAfter(value) {

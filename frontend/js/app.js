@@ -100,6 +100,7 @@ function start(config) {
 
   async function loadPage(reset) {
     if (!reset && (loading.busy || !store.state.nextCursor)) return;
+    loading.reset = reset;
     if (loading.controller) loading.controller.abort();
     const controller = new AbortController();
     const seq = ++loading.seq;
@@ -122,7 +123,7 @@ function start(config) {
     } catch (err) {
       if (err.name === 'AbortError' || seq !== loading.seq) return;
       loading.busy = false;
-      $('list-error').textContent = `Could not load your videos: ${fmt.describeApiError(err)}`;
+      $('list-error-text').textContent = `Could not load your videos. ${fmt.describeApiError(err)}`;
       $('list-error').hidden = false;
     } finally {
       if (seq === loading.seq) {
@@ -213,6 +214,7 @@ function start(config) {
     search.focus();
   });
   loadMore.addEventListener('click', () => loadPage(false));
+  $('list-retry').addEventListener('click', () => loadPage(loading.reset));
 
   // Keep "2 min ago" honest without any network traffic.
   const refreshTimes = () => {

@@ -195,6 +195,5 @@ export function createForm(form, { catalog, onCreated }) {
   return {
     startRemix,
     note(text) { el.note.textContent = text; },
-    get remixing() { return remixOf; },
   };
 }

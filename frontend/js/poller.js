@@ -73,8 +73,6 @@ export function createPoller({ pendingIds, fetchJob, onJob, onGone, onTrouble, o
       delay = FAST;
       if (!running) schedule(failures ? Math.max(ms, FAST) : ms);
     },
-    stop() { clearTimeout(timer); timer = 0; },
-    get active() { return Boolean(timer) || running; },
   };
   return poller;
 }

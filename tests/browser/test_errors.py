@@ -146,3 +146,51 @@ def test_html_in_a_prompt_is_shown_as_text(studio, page, token):
     assert page.locator("#job-list img[src='x']").count() == 0
     page.wait_for_timeout(500)
     assert page.dialogs == []
+
+
+def test_a_lost_request_is_retried_with_the_same_key_and_makes_one_job(studio, page, api, token):
+    studio.open(token)
+    keys = []
+
+    def flaky(route):
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) == 1:
+            route.abort("connectionreset")  # the request may or may not have arrived
+        else:
+            route.continue_()
+
+    page.route("**/api/videos", flaky)
+    page.fill("#prompt", f"{token} a lantern on a rope bridge")
+    page.click("#submit")
+    error = page.locator("#form-error")
+    expect(error).to_contain_text("Could not reach the server")
+    expect(page.locator("#submit")).to_be_enabled()
+
+    response = studio.submit(f"{token} a lantern on a rope bridge")
+    assert response.status == 201
+    assert keys[0] == keys[1]
+    expect(error).to_be_hidden()
+    expect(page.locator("#job-list > li")).to_have_count(1)
+    assert len(api.list(q=token)) == 1
+
+
+def test_studio_that_cannot_load_its_config_offers_a_retry(studio, page):
+    failures = [1]
+
+    def config(route):
+        if failures:
+            failures.pop()
+            route.fulfill(status=503, json={"error": {"code": "unavailable", "message": "Down"}})
+        else:
+            route.continue_()
+
+    page.route("**/api/config", config)
+    page.goto("/")
+    banner = page.locator("#boot-error")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("could not start")
+    expect(page.locator("#submit")).to_be_disabled()
+    page.click("#boot-retry")
+    expect(banner).to_be_hidden()
+    expect(page.locator("#submit")).to_be_enabled()
+    expect(page.locator('input[name="size"]')).to_have_count(2)

@@ -98,3 +98,25 @@ def test_new_user_sees_what_to_do(studio, page):
     expect(page.locator("#clear-filters")).to_be_hidden()
     expect(page.locator("#load-more")).to_be_hidden()
     expect(page.locator("#spend")).to_have_text("")
+
+
+def test_a_failed_listing_can_be_retried(studio, page, api, token):
+    job = api.create(f"{token} retried listing")
+    failures = [1]
+
+    def listing(route):
+        if failures:
+            failures.pop()
+            route.fulfill(status=503, json={"error": {"code": "unavailable", "message": "Down"}})
+        else:
+            route.continue_()
+
+    page.route("**/api/videos?*", listing)
+    page.goto("/")
+    error = page.locator("#list-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("Could not load your videos")
+    with page.expect_response(lambda r: "/api/videos?" in r.url):
+        error.get_by_role("button", name="Try again").click()
+    expect(error).to_be_hidden()
+    expect(studio.card(job["id"])).to_be_visible()

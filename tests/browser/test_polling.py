@@ -38,7 +38,9 @@ def test_polling_stops_when_nothing_is_pending(studio, page, token):
 # A fully scripted backend for one pending job, to check timing precisely.
 class FakeJob:
     def __init__(self):
-        self.job = fake_job(1, prompt="scripted job", updated_at="2026-11-24T12:00:00Z")
+        self.job = fake_job(2, prompt="scripted job")
+        # A finished job beside it: its card must never be touched by polling.
+        self.done = fake_job(1, prompt="finished job", status="failed", error_code="timeout")
         self.polls = []
         self.fail = False
 
@@ -47,7 +49,7 @@ class FakeJob:
         page.route(f"**/api/videos/{self.job['id']}", self.answer)
 
     def listing(self, route):
-        route.fulfill(json={"jobs": [self.job], "next_cursor": None})
+        route.fulfill(json={"jobs": [self.job, self.done], "next_cursor": None})
 
     def answer(self, route):
         self.polls.append(time.monotonic())
@@ -70,9 +72,19 @@ def set_hidden(page, hidden):
 def test_poller_backs_off_pauses_when_hidden_and_survives_errors(studio, page):
     fake = FakeJob()
     fake.install(page)
+    seen = watch_api(page)
     studio.open()
     card = studio.card(fake.job["id"])
     expect(card.locator(".pct")).to_have_text("10%")
+    page.evaluate(
+        """(id) => {
+          window.__touched = 0;
+          new MutationObserver((records) => { window.__touched += records.length; }).observe(
+            document.getElementById(`job-${id}`),
+            { subtree: true, childList: true, attributes: true, characterData: true });
+        }""",
+        fake.done["id"],
+    )
 
     # Unchanged job: polls back off from 2 s toward 10 s.
     page.wait_for_timeout(9000)
@@ -117,3 +129,6 @@ def test_poller_backs_off_pauses_when_hidden_and_survives_errors(studio, page):
     done_at = len(fake.polls)
     page.wait_for_timeout(5000)
     assert len(fake.polls) == done_at
+    assert not [u for _, u in seen if u.endswith(fake.done["id"])], "a finished job was polled"
+    expect(studio.card(fake.done["id"])).to_be_visible()
+    assert page.evaluate("window.__touched") == 0, "an unchanged card was re-rendered"
