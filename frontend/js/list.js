@@ -15,8 +15,9 @@ function prototype(template) {
   while (walker.nextNode()) if (!walker.currentNode.data.trim()) blank.push(walker.currentNode);
   for (const node of blank) node.remove();
   const refs = [...li.getElementsByTagName('*')]
-    .map((node, i) => [node.getAttribute('data-r'), i])
+    .map((node, i) => [node.getAttribute('data-r'), i, node])
     .filter(([name]) => name);
+  for (const [, , node] of refs) node.removeAttribute('data-r'); // less to clone
   return { li, refs };
 }
 
@@ -65,7 +66,6 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     const { ratio, orientation } = fmt.aspect(job.size);
     r.media.dataset.orientation = orientation.toLowerCase();
     r.meta.textContent = `${catalog.label(job.model)} · ${ratio} · ${fmt.pixels(job.size)} · ${fmt.seconds(job.seconds)} · ≈ ${fmt.money(job.estimated_cost_usd)}`;
-    for (const name of ['download', 'remix', 'rerun', 'del']) r[name].setAttribute('aria-describedby', pid);
     if (job.remixed_from) {
       const source = lookup(job.remixed_from);
       const link = el('a', 'lineage-link', source ? `“${fmt.truncate(source.prompt, 48)}”` : 'an earlier video');
@@ -161,6 +161,15 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
   root.addEventListener('click', (event) => {
     const target = event.target.closest('[data-action]');
     if (target && root.contains(target)) onAction(target.dataset.action, target.closest('.card').dataset.id, target);
+  });
+
+  // Which video a focused action is about ("Delete" alone says too little), set when
+  // focus arrives rather than on 4 buttons × every card up front.
+  root.addEventListener('focusin', (event) => {
+    const button = event.target.closest('.actions > *');
+    if (button && !button.hasAttribute('aria-describedby')) {
+      button.setAttribute('aria-describedby', `prompt-${button.closest('.card').dataset.id}`);
+    }
   });
 
   // The exact time as a tooltip, formatted only when someone points at it.

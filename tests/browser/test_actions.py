@@ -73,8 +73,14 @@ def test_delete_asks_first_then_removes_the_card_and_the_job(studio, page, api, 
     card = studio.card(doomed["id"])
     expect(card).to_be_visible()
 
+    # A focused action says which video it is about.
+    delete = card.locator('[data-action="delete"]')
+    delete.focus()
+    expect(delete).to_have_attribute("aria-describedby", f"prompt-{doomed['id']}")
+    expect(page.locator(f'[id="prompt-{doomed["id"]}"]')).to_have_text(doomed["prompt"])
+
     # Cancel keeps it.
-    card.locator('[data-action="delete"]').click()
+    delete.click()
     dialog = page.locator("#confirm-delete")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("delete me")
