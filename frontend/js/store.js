@@ -17,9 +17,9 @@ export function createStore() {
 
   function add(job) {
     jobs.set(job.id, job);
-    // New jobs are almost always the newest: find the slot from the top.
+    // New jobs are almost always the newest: find the slot from the top (ties go first).
     let i = 0;
-    while (i < order.length && newer(jobs.get(order[i]), job) <= 0) i++;
+    while (i < order.length && newer(jobs.get(order[i]), job) < 0) i++;
     order.splice(i, 0, job.id);
     return i;
   }
