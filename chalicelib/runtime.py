@@ -8,6 +8,7 @@ from chalicelib.catalog import get_catalog
 from chalicelib.config import get_settings, reset_settings
 from chalicelib.models import bind_models
 from chalicelib.providers import reset_providers
+from chalicelib.secrets import clear_cache as clear_secrets
 
 
 def reset() -> None:
@@ -16,4 +17,5 @@ def reset() -> None:
     reset_clients()
     reset_providers()
     reset_auth_caches()
+    clear_secrets()
     bind_models(get_settings())

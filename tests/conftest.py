@@ -79,7 +79,8 @@ def client(aws: dict[str, Any]) -> Iterator[Any]:
 
     from app import app
 
-    with Client(app) as test_client:
+    # Stage "test" is not in .chalice/config.json: no deployed stage's environment leaks in.
+    with Client(app, stage_name="test") as test_client:
         yield test_client
 
 
