@@ -70,6 +70,9 @@ def _refresh_pending(job: JobModel) -> None:
         if timed_out and job.upstream_status != "completed":
             _fail(job, "timeout")
             return
+        if _expired(job):  # upstream unreachable, and its copy is gone by now anyway
+            _fail(job, "expired")
+            return
         raise
     if timed_out and video.status in PENDING_STATUSES:
         _fail(job, "timeout")
