@@ -145,3 +145,27 @@ def test_transient_image_download_failure_is_retried_not_dropped(aws, simulator,
     public = to_public(jobs_service.get_job("local", final.id))
     assert public["thumbnail_url"] is not None
     assert_settled(aws, simulator, jobs)
+
+
+def test_unreachable_upstream_past_expiry_ends_expired(aws, simulator, blackhole, uploads):
+    """Upstream finished, the archive failed, then upstream became unreachable: once the
+    content's expiry has passed nothing can be saved, so the job fails `expired` instead of
+    staying pending for ever."""
+    from chalicelib import providers, refresher
+    from chalicelib.videos_api import VideosApiClient
+
+    jobs = seed_jobs(1)
+    finish_upstream(simulator, jobs)
+    uploads.fail_next["video.mp4"] = 1
+    refresher.refresh_pending()
+    window = load(jobs[0].id)
+    assert (window.status, window.upstream_status) == ("in_progress", "completed")
+
+    providers.set_provider(
+        "openai", VideosApiClient(blackhole, API_KEY, timeout=0.3, max_retries=0)
+    )
+    assert refresher.refresh_pending().outcomes == {"error": 1}  # not expired yet: try later
+    CLOCK.advance(window.upstream_expires_at - CLOCK.now() + 1)
+    assert refresher.refresh_pending().outcomes == {"failed": 1}
+    assert load(jobs[0].id).error_code == "expired"
+    assert_settled(aws, simulator, jobs)
