@@ -1,8 +1,9 @@
 """The model catalog: which models, sizes and durations exist and what they cost.
 
 Validation and cost estimates read it; `GET /api/config` exposes it. The defaults are the
-Sora 2 models as OpenAI published them; `MODEL_CATALOG_JSON` replaces them (a gateway's Veo
-or Runway models, say) without code changes.
+Sora 2 models as OpenAI published them, followed by the Google Veo models (`VEO_CATALOG`,
+native provider `veo`) when a Gemini API key is configured; `MODEL_CATALOG_JSON` replaces all
+of them (a gateway's Veo or Runway models, say) without code changes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,37 @@ DEFAULT_CATALOG: list[dict[str, Any]] = [
         "seconds": [4, 8, 12],
         "price_per_second_usd": 0.30,
         "price_per_second_by_size": {"1792x1024": 0.50, "1024x1792": 0.50},
+    },
+]
+
+
+# Veo 3.1 on the Gemini API (ai.google.dev/gemini-api/docs/video and docs/pricing): 16:9 or
+# 9:16 at 720p or 1080p (1080p only for 8 s, which the Veo client checks before paying), 4, 6
+# or 8 s, audio included; USD per second: 0.40 (Fast: 0.10 at 720p, 0.12 at 1080p). No remix;
+# a first-frame image is supported. 4k (3840x2160, 0.60/s; Fast 0.30/s) can be added through
+# MODEL_CATALOG_JSON.
+VEO_SIZES = ["1280x720", "720x1280", "1920x1080", "1080x1920"]
+VEO_CATALOG: list[dict[str, Any]] = [
+    {
+        "id": "veo-3.1-generate-preview",
+        "label": "Veo 3.1",
+        "sizes": VEO_SIZES,
+        "seconds": [4, 6, 8],
+        "price_per_second_usd": 0.40,
+        "provider": "veo",
+        "supports_remix": False,
+        "supports_reference": True,
+    },
+    {
+        "id": "veo-3.1-fast-generate-preview",
+        "label": "Veo 3.1 Fast",
+        "sizes": VEO_SIZES,
+        "seconds": [4, 6, 8],
+        "price_per_second_usd": 0.10,
+        "price_per_second_by_size": {"1920x1080": 0.12, "1080x1920": 0.12},
+        "provider": "veo",
+        "supports_remix": False,
+        "supports_reference": True,
     },
 ]
 
@@ -146,6 +178,14 @@ def build_catalog(raw_models: list[dict[str, Any]] | None) -> Catalog:
     return Catalog(models)
 
 
+def default_models(with_veo: bool) -> list[dict[str, Any]]:
+    return DEFAULT_CATALOG + (VEO_CATALOG if with_veo else [])
+
+
 @lru_cache(maxsize=1)
 def get_catalog() -> Catalog:
-    return build_catalog(get_settings().model_catalog)
+    settings = get_settings()
+    if settings.model_catalog:
+        return build_catalog(settings.model_catalog)
+    with_veo = bool(settings.gemini_api_key or settings.gemini_api_key_param)
+    return build_catalog(default_models(with_veo))

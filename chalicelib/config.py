@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AUTH_MODES = ("none", "token", "cognito")
 
@@ -59,6 +60,9 @@ class Settings:
     videos_api_base_url: str = DEFAULT_BASE_URL
     videos_api_key: str = field(default="", repr=False)
     videos_api_key_param: str = ""
+    gemini_api_base_url: str = DEFAULT_GEMINI_BASE_URL
+    gemini_api_key: str = field(default="", repr=False)
+    gemini_api_key_param: str = ""
     webhook_secret: str = field(default="", repr=False)
     webhook_secret_param: str = ""
     poll_interval_seconds: int = 5
@@ -102,6 +106,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     base_url = env.get("VIDEOS_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
     if not base_url.startswith(("http://", "https://")):
         raise SettingsError(f"VIDEOS_API_BASE_URL must be an http(s) URL, got {base_url!r}")
+    gemini_base_url = env.get("GEMINI_API_BASE_URL", "").strip() or DEFAULT_GEMINI_BASE_URL
+    if not gemini_base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"GEMINI_API_BASE_URL must be an http(s) URL, got {gemini_base_url!r}")
+    gemini_key = env.get("GEMINI_API_KEY", "").strip()
+    if any(ch.isspace() for ch in gemini_key):
+        raise SettingsError("GEMINI_API_KEY must not contain spaces or line breaks")
     settings = Settings(
         stage=env.get("STAGE", "").strip() or "local",
         region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),
@@ -110,6 +120,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         videos_api_base_url=base_url.rstrip("/"),
         videos_api_key=(env.get("VIDEOS_API_KEY") or env.get("OPENAI_API_KEY") or "").strip(),
         videos_api_key_param=env.get("VIDEOS_API_KEY_PARAM", "").strip(),
+        gemini_api_base_url=gemini_base_url.rstrip("/"),
+        gemini_api_key=gemini_key,
+        gemini_api_key_param=env.get("GEMINI_API_KEY_PARAM", "").strip(),
         webhook_secret=env.get("VIDEOS_WEBHOOK_SECRET", "").strip(),
         webhook_secret_param=env.get("VIDEOS_WEBHOOK_SECRET_PARAM", "").strip(),
         poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", 5, 1, 3600),

@@ -29,6 +29,19 @@ def upstream_key(settings: Settings) -> str:
     )
 
 
+def gemini_key(settings: Settings) -> str:
+    if settings.gemini_api_key:
+        return settings.gemini_api_key
+    if settings.gemini_api_key_param:
+        from chalicelib.secrets import read_secret
+
+        return read_secret(settings.gemini_api_key_param)
+    raise UpstreamNotConfigured(
+        "No Gemini API key for the Veo models: set GEMINI_API_KEY, or GEMINI_API_KEY_PARAM "
+        "naming an SSM SecureString."
+    )
+
+
 def _build(name: str, settings: Settings) -> VideoProvider:
     if name == "openai":
         # Imported here: `requests` is not needed to answer routes that never go upstream.
@@ -37,6 +50,14 @@ def _build(name: str, settings: Settings) -> VideoProvider:
         return VideosApiClient(
             settings.videos_api_base_url,
             upstream_key(settings),
+            timeout=settings.http_timeout_seconds,
+        )
+    if name == "veo":
+        from chalicelib.veo import VeoClient
+
+        return VeoClient(
+            settings.gemini_api_base_url,
+            gemini_key(settings),
             timeout=settings.http_timeout_seconds,
         )
     raise UpstreamNotConfigured(f"Unknown provider {name!r} in the model catalog.")

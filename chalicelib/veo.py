@@ -1,0 +1,449 @@
+"""Google Veo through the Gemini API (`predictLongRunning`), behind the provider interface.
+
+Create: `POST {base}/v1beta/models/{model}:predictLongRunning` with `x-goog-api-key`, body
+`{"instances": [{"prompt", "image"?}], "parameters": {"aspectRatio", "durationSeconds",
+"resolution"}}`. Poll: `GET {base}/v1beta/{operation name}` until `done`. A finished
+operation carries `response.generateVideoResponse.generatedSamples[0].video.uri` (downloaded
+with the key, following redirects) or `error`, or safety filtering
+(`raiMediaFilteredCount` / `raiMediaFilteredReasons`, mapped to `moderation_blocked`).
+
+Differences from `/v1/videos`, handled here so routes, refresher and archive stay unchanged:
+
+* No progress figure: `progress` is estimated from the time since the create against the
+  model's typical render time, capped at 95, and `raw["progress_estimated"]` is true. The
+  create time travels in the upstream id (`{operation name}#t={unix seconds}`), so any
+  process (a Lambda, the refresher, an inline GET) can estimate it without shared state.
+* No thumbnail or spritesheet: `download` raises `UpstreamNotFound` for them, which the
+  archive treats as "this provider has none".
+* No remix (`UpstreamBadRequest`) and no delete (generated files expire upstream after two
+  days), so `delete` does nothing.
+* The key is sent only to the API's own origin: a redirect to another host (the file store)
+  is followed without it.
+
+Retries match `videos_api`: reads are retried on connection errors, 408, 429 and 5xx with
+backoff honouring `retry-after` (or Google's `RetryInfo.retryDelay`); a create is billed,
+so it is retried only when the connection was never made.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from chalicelib import clock
+from chalicelib.upstream import (
+    CreateRequest,
+    UpstreamAuthError,
+    UpstreamBadRequest,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+    UpstreamUnavailable,
+    UpstreamVideo,
+)
+from chalicelib.videos_api import (
+    MAX_RETRY_AFTER_SECONDS,
+    RETRYABLE_STATUSES,
+    HttpContentStream,
+    _never_sent,
+    parse_retry_after,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+API_VERSION = "v1beta"
+MAX_REDIRECTS = 5
+PROGRESS_CAP = 95
+# Generated videos are kept on Google's servers for two days; keep an hour of margin.
+RETENTION_SECONDS = 2 * 86400 - 3600
+# Typical wall time of one render, for the progress estimate (Google gives a range of
+# 11 s to 6 min); a model not listed here uses DEFAULT_TYPICAL_SECONDS.
+TYPICAL_SECONDS = {
+    "veo-3.1-generate-preview": 90.0,
+    "veo-3.1-fast-generate-preview": 50.0,
+}
+DEFAULT_TYPICAL_SECONDS = 90.0
+# WxH -> (aspectRatio, resolution) as the Gemini API names them.
+SIZES = {
+    "1280x720": ("16:9", "720p"),
+    "720x1280": ("9:16", "720p"),
+    "1920x1080": ("16:9", "1080p"),
+    "1080x1920": ("9:16", "1080p"),
+    "3840x2160": ("16:9", "4k"),
+    "2160x3840": ("9:16", "4k"),
+}
+EIGHT_SECONDS_ONLY = frozenset({"1080p", "4k"})
+GRPC_CODES = {
+    1: "cancelled",
+    2: "unknown",
+    3: "invalid_argument",
+    4: "deadline_exceeded",
+    5: "not_found",
+    7: "permission_denied",
+    8: "resource_exhausted",
+    9: "failed_precondition",
+    10: "aborted",
+    13: "internal",
+    14: "unavailable",
+}
+SAFETY_WORDS = ("safety", "usage guidelines", "responsible ai", "blocked")
+_TIME_TAG = "#t="
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)s$")
+
+
+def split_id(upstream_id: str) -> tuple[str, float | None]:
+    """`models/m/operations/x#t=1700000000` -> (`models/m/operations/x`, 1700000000.0)."""
+    name, tag, stamp = upstream_id.partition(_TIME_TAG)
+    try:
+        return name, float(stamp) if tag else None
+    except ValueError:
+        return name, None
+
+
+def model_of(operation_name: str) -> str | None:
+    parts = operation_name.split("/")
+    return parts[1] if len(parts) >= 4 and parts[0] == "models" else None
+
+
+def estimate_progress(
+    started_at: float | None, now: float, typical_seconds: float
+) -> tuple[int, bool]:
+    """(progress 0..PROGRESS_CAP, estimated?) from the time elapsed since the create."""
+    if started_at is None:
+        return 0, True
+    elapsed = max(0.0, now - started_at)
+    return min(PROGRESS_CAP, int(100 * elapsed / typical_seconds)), True
+
+
+def _retry_delay(body: Any) -> float | None:
+    """Seconds from a `google.rpc.RetryInfo` detail (`"retryDelay": "30s"`), if any."""
+    details = body.get("error", {}).get("details") if isinstance(body, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and isinstance(detail.get("retryDelay"), str):
+            match = _DURATION.match(detail["retryDelay"])
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def error_from_response(response: requests.Response) -> UpstreamError:
+    """Map Google's `{"error": {"code", "message", "status", "details"}}` to our errors."""
+    status = response.status_code
+    message, code, body = f"Gemini API answered HTTP {status}", None, None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        message = str(err.get("message") or message)
+        code = err.get("status") or None
+    reasons = {
+        detail.get("reason")
+        for detail in (err or {}).get("details") or []
+        if isinstance(detail, dict)
+    }
+    kind: type[UpstreamError]
+    if status in (401, 403) or "API_KEY_INVALID" in reasons:
+        kind = UpstreamAuthError
+    elif status in (400, 422):
+        kind = UpstreamBadRequest
+    elif status == 404:
+        kind = UpstreamNotFound
+    elif status == 429:
+        kind = UpstreamRateLimited
+    elif status >= 500 or status == 408:
+        kind = UpstreamUnavailable
+    else:
+        kind = UpstreamError
+    retry_after = parse_retry_after(response.headers)
+    if retry_after is None:
+        retry_after = _retry_delay(body)
+    return kind(
+        message,
+        status=status,
+        code=str(code) if code else None,
+        request_id=response.headers.get("x-request-id"),
+        retry_after=retry_after,
+    )
+
+
+def _failure_code(error: dict[str, Any]) -> str:
+    message = str(error.get("message") or "").lower()
+    if any(word in message for word in SAFETY_WORDS):
+        return "moderation_blocked"
+    code = error.get("code")
+    return GRPC_CODES.get(code, "upstream_failed") if isinstance(code, int) else "upstream_failed"
+
+
+def video_from_operation(
+    operation: dict[str, Any],
+    upstream_id: str,
+    *,
+    now: float,
+    typical_seconds: float,
+    started_at: float | None = None,
+) -> UpstreamVideo:
+    """Read one long-running operation as an `UpstreamVideo`."""
+    raw = dict(operation)
+    if not operation.get("done"):
+        progress, estimated = estimate_progress(started_at, now, typical_seconds)
+        raw["progress_estimated"] = estimated
+        return UpstreamVideo(id=upstream_id, status="in_progress", progress=progress, raw=raw)
+    error = operation.get("error")
+    if isinstance(error, dict):
+        message = str(error.get("message") or "Veo could not make this video.")
+        return UpstreamVideo(
+            id=upstream_id,
+            status="failed",
+            error_code=_failure_code(error),
+            error_message=message,
+            raw=raw,
+        )
+    generated = (operation.get("response") or {}).get("generateVideoResponse") or {}
+    samples = generated.get("generatedSamples") or []
+    uri = (samples[0].get("video") or {}).get("uri") if samples else None
+    if uri:
+        return UpstreamVideo(
+            id=upstream_id,
+            status="completed",
+            progress=100,
+            completed_at=int(now),
+            expires_at=int(now) + RETENTION_SECONDS,
+            raw=raw,
+        )
+    reasons = [str(r) for r in generated.get("raiMediaFilteredReasons") or []]
+    if reasons or generated.get("raiMediaFilteredCount"):
+        detail = "; ".join(reasons) or "no reason given"
+        return UpstreamVideo(
+            id=upstream_id,
+            status="failed",
+            error_code="moderation_blocked",
+            error_message=f"Google's safety filters blocked this video: {detail}",
+            raw=raw,
+        )
+    return UpstreamVideo(
+        id=upstream_id,
+        status="failed",
+        error_code="upstream_failed",
+        error_message="Veo finished without a video.",
+        raw=raw,
+    )
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+class VeoClient:
+    name = "veo"
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        typical_seconds: dict[str, float] | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = clock.now,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.typical_seconds = {**TYPICAL_SECONDS, **(typical_seconds or {})}
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        self._now = now
+
+    def __repr__(self) -> str:
+        return f"VeoClient(base_url={self.base_url!r})"
+
+    # -- the provider interface -------------------------------------------------------------
+
+    def create(self, request: CreateRequest) -> UpstreamVideo:
+        if request.size not in SIZES:
+            raise UpstreamBadRequest(
+                f"Veo makes {', '.join(SIZES)} videos, not {request.size}.", param="size"
+            )
+        aspect_ratio, resolution = SIZES[request.size]
+        if resolution in EIGHT_SECONDS_ONLY and request.seconds != 8:
+            raise UpstreamBadRequest(
+                f"Veo makes {resolution} videos of 8 seconds only.", param="seconds"
+            )
+        instance: dict[str, Any] = {"prompt": request.prompt}
+        if request.reference is not None:
+            instance["image"] = {
+                "bytesBase64Encoded": base64.b64encode(request.reference.data).decode(),
+                "mimeType": request.reference.content_type,
+            }
+        body = {
+            "instances": [instance],
+            "parameters": {
+                "aspectRatio": aspect_ratio,
+                "durationSeconds": request.seconds,
+                "resolution": resolution,
+            },
+        }
+        started_at = self._now()
+        response = self._send(
+            "POST",
+            f"{self.base_url}/{API_VERSION}/models/{request.model}:predictLongRunning",
+            billed=True,
+            json=body,
+        )
+        operation = self._json(response)
+        name = operation.get("name")
+        if not isinstance(name, str) or not name:
+            raise UpstreamUnavailable("Veo answered a create without an operation name")
+        upstream_id = f"{name}{_TIME_TAG}{int(started_at)}"
+        return self._video(operation, upstream_id)
+
+    def retrieve(self, upstream_id: str) -> UpstreamVideo:
+        return self._video(self._operation(upstream_id), upstream_id)
+
+    def remix(self, upstream_id: str, prompt: str) -> UpstreamVideo:
+        raise UpstreamBadRequest("Veo does not support remixing a video.", code="remix_unsupported")
+
+    def delete(self, upstream_id: str) -> None:
+        # The Gemini API has no delete for generated videos: they expire after two days.
+        log.debug("veo: nothing to delete upstream for %s", split_id(upstream_id)[0])
+
+    def download(
+        self, upstream_id: str, variant: str = "video", byte_range: str | None = None
+    ) -> HttpContentStream:
+        if variant != "video":
+            raise UpstreamNotFound(f"Veo makes no {variant}", status=404, code="no_variant")
+        operation = self._operation(upstream_id)
+        samples = ((operation.get("response") or {}).get("generateVideoResponse") or {}).get(
+            "generatedSamples"
+        ) or []
+        uri = (samples[0].get("video") or {}).get("uri") if samples else None
+        if not operation.get("done") or not uri:
+            raise UpstreamNotFound("Veo has no finished video for this job", status=404)
+        headers = {"Range": byte_range} if byte_range else {}
+        return HttpContentStream(self._send("GET", uri, headers=headers, stream=True))
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _operation(self, upstream_id: str) -> dict[str, Any]:
+        name, _ = split_id(upstream_id)
+        return self._json(self._send("GET", f"{self.base_url}/{API_VERSION}/{name}"))
+
+    def _video(self, operation: dict[str, Any], upstream_id: str) -> UpstreamVideo:
+        name, started_at = split_id(upstream_id)
+        model = model_of(name) or ""
+        return video_from_operation(
+            operation,
+            upstream_id,
+            now=self._now(),
+            typical_seconds=self.typical_seconds.get(model, DEFAULT_TYPICAL_SECONDS),
+            started_at=started_at,
+        )
+
+    @staticmethod
+    def _json(response: requests.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise UpstreamUnavailable(
+                "Veo answered with a body that is not a JSON object", status=response.status_code
+            )
+        return body
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, MAX_RETRY_AFTER_SECONDS)
+        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return delay * (0.5 + random.random() / 2)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        billed: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        attempt = 0
+        while True:
+            try:
+                response = self._follow(method, url, headers or {}, **kwargs)
+            except requests.RequestException as exc:
+                retryable = _never_sent(exc) or not billed
+                log.warning(
+                    "veo %s %s failed: %s (attempt %d)",
+                    method,
+                    urlsplit(url).path,
+                    type(exc).__name__,
+                    attempt + 1,
+                )
+                if retryable and attempt < self.max_retries:
+                    self._sleep(self._backoff(attempt, None))
+                    attempt += 1
+                    continue
+                raise UpstreamUnavailable(f"could not reach Veo: {type(exc).__name__}") from exc
+            if response.status_code < 400:
+                return response
+            error = error_from_response(response)
+            response.close()
+            log.warning(
+                "veo %s %s -> %d status=%s",
+                method,
+                urlsplit(url).path,
+                response.status_code,
+                error.code,
+            )
+            retryable = response.status_code in RETRYABLE_STATUSES and not billed
+            if retryable and attempt < self.max_retries:
+                self._sleep(self._backoff(attempt, error.retry_after))
+                attempt += 1
+                continue
+            raise error
+
+    def _follow(
+        self, method: str, url: str, headers: dict[str, str], **kwargs: Any
+    ) -> requests.Response:
+        """One request, following redirects by hand: the key goes only to the API's origin."""
+        home = _origin(self.base_url)
+        for _ in range(MAX_REDIRECTS + 1):
+            sent = dict(headers)
+            if _origin(url) == home:
+                sent["x-goog-api-key"] = self._api_key
+            response = self._session.request(
+                method,
+                url,
+                headers=sent,
+                timeout=self.timeout,
+                allow_redirects=False,
+                **kwargs,
+            )
+            location = response.headers.get("location")
+            if response.status_code not in (301, 302, 303, 307, 308) or not location:
+                return response
+            response.close()
+            url = urljoin(url, location)
+            if response.status_code == 303:
+                method = "GET"
+                kwargs.pop("json", None)
+        raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
