@@ -24,6 +24,7 @@ from .api import FileResponse, JsonResponse, Request, Response, VideosApi
 from .errors import ApiError
 from .render import Renderer
 from .store import Job, State, VideoStore
+from .veo import VeoApi
 from .webhooks import WebhookSender, decode_secret
 
 log = logging.getLogger("simulator.server")
@@ -137,6 +138,19 @@ class _Handler(BaseHTTPRequestHandler):
         if simulator.latency_ms:
             time.sleep(simulator.latency_ms / 1000)
         try:
+            if simulator.veo is not None and VeoApi.owns(path):
+                # The Gemini API's Veo routes: their own auth and error envelope.
+                response: Response = simulator.veo.handle(
+                    Request(
+                        method=self.command,
+                        path=path,
+                        query=parse_qs(url.query, keep_blank_values=True),
+                        headers={k.lower(): v for k, v in self.headers.items()},
+                        body=body,
+                    )
+                )
+                self._respond(request_id, response)
+                return
             endpoint, params = _route(self.command, path)
             simulator.count(endpoint)
             simulator.authenticate(self.headers.get("authorization"))
@@ -148,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body=body,
                 params=params,
             )
-            response: Response = getattr(simulator.api, endpoint)(request)
+            response = getattr(simulator.api, endpoint)(request)
         except ApiError as exc:
             response = _error_response(exc)
         except Exception:
@@ -161,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
                     error_type="server_error",
                 )
             )
+        self._respond(request_id, response)
+
+    def _respond(self, request_id: str, response: Response) -> None:
         if isinstance(response, FileResponse):
             self._send_file(request_id, response)
         else:
@@ -323,6 +340,7 @@ class SimulatorServer:
         self.renderer: Renderer | None = None
         self.store: VideoStore | None = None
         self.api: VideosApi | None = None
+        self.veo: VeoApi | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> Self:
@@ -339,6 +357,7 @@ class SimulatorServer:
             on_terminal=self._on_terminal if self.webhooks else None,
         )
         self.api = VideosApi(self.store, self.renderer)
+        self.veo = VeoApi(self.api, self.store, api_key=self.api_key, clock=self.clock)
         self._httpd = httpd = _HttpServer((self.host, self.port), self)
         self.port = httpd.server_address[1]
         self._spawn(lambda: httpd.serve_forever(poll_interval=0.05), "simulator-http")

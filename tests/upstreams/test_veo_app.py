@@ -1,0 +1,183 @@
+"""The app with the native Veo provider against the simulator's Gemini-API mode: catalog,
+create -> poll -> archive -> play, safety filtering, rate limits and refusals, through the
+same routes, refresher and archive as `/v1/videos` (nothing there knows it is Veo)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib import media_store, refresher
+from chalicelib.catalog import VEO_CATALOG, build_catalog, default_models
+from chalicelib.config import SettingsError, load_settings
+from tests.backend.helpers import body, get, post_json, wait_until
+
+FAST = "veo-3.1-fast-generate-preview"
+
+
+def finish(client: Any, job_id: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        refresher.refresh_pending()
+        job = body(get(client, f"/api/videos/{job_id}"))["job"]
+        return job if job["status"] in ("completed", "failed") else None
+
+    return wait_until(done, timeout=30)
+
+
+def s3_bytes(aws: dict[str, Any], job_id: str) -> bytes:
+    key = media_store.media_key(job_id, "video")
+    return aws["s3"].get_object(Bucket=aws["settings"].media_bucket, Key=key)["Body"].read()
+
+
+def test_veo_models_join_the_catalog_after_the_openai_ones(veo_client):
+    config = body(get(veo_client, "/api/config"))
+    ids = [m["id"] for m in config["models"]]
+    assert ids == ["sora-2", "sora-2-pro", "veo-3.1-generate-preview", FAST]
+    veo = {m["id"]: m for m in config["models"]}[FAST]
+    assert veo["supports_remix"] is False and veo["supports_reference"] is True
+    assert veo["seconds"] == [4, 6, 8]
+    assert veo["price_per_second_by_size"]["1920x1080"] == 0.12
+    assert config["defaults"]["model"] == "sora-2"
+
+
+def test_without_a_gemini_key_the_catalog_is_unchanged(client):
+    ids = [m["id"] for m in body(get(client, "/api/config"))["models"]]
+    assert ids == ["sora-2", "sora-2-pro"]
+
+
+def test_model_catalog_json_replaces_the_presets(veo_env, monkeypatch):
+    monkeypatch.setenv("MODEL_CATALOG_JSON", json.dumps(VEO_CATALOG[:1]))
+    catalog = build_catalog(load_settings().model_catalog)
+    assert [m.id for m in catalog.models] == ["veo-3.1-generate-preview"]
+    assert catalog.models[0].provider == "veo"
+    assert [m["id"] for m in default_models(False)] == ["sora-2", "sora-2-pro"]
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"GEMINI_API_BASE_URL": "ftp://example"}, "GEMINI_API_BASE_URL"),
+        ({"GEMINI_API_KEY": "two words"}, "GEMINI_API_KEY"),
+    ],
+)
+def test_gemini_settings_are_validated(env, fragment):
+    with pytest.raises(SettingsError, match=fragment):
+        load_settings(env)
+
+
+def test_gemini_settings_defaults_and_param():
+    settings = load_settings({"GEMINI_API_KEY_PARAM": "/sora-studio/dev/gemini-key"})
+    assert settings.gemini_api_base_url == "https://generativelanguage.googleapis.com"
+    assert settings.gemini_api_key == ""
+    assert settings.gemini_api_key_param == "/sora-studio/dev/gemini-key"
+    keyed = load_settings({"GEMINI_API_KEY": " AIza-secret-value "})
+    assert keyed.gemini_api_key == "AIza-secret-value"
+    assert "AIza-secret-value" not in repr(keyed)
+
+
+def test_create_poll_archive_play(veo_client, aws, simulator):
+    created = post_json(
+        veo_client,
+        "/api/videos",
+        {"prompt": "A red fox in snow", "model": FAST, "aspect_ratio": "9:16", "seconds": 4},
+    )
+    assert created.status_code == 201, created.body
+    job = body(created)["job"]
+    assert job["sora_job_id"].startswith(f"models/{FAST}/operations/")
+    assert job["size"] == "720x1280" and job["estimated_cost_usd"] == 0.4
+    final = finish(veo_client, job["id"])
+    assert final["status"] == "completed", final
+    media = get(veo_client, final["media_url"])
+    assert media.status_code == 302
+    assert media_store.media_key(final["id"], "video") in media.headers["Location"]
+    data = s3_bytes(aws, final["id"])
+    assert data[4:8] == b"ftyp"
+    # Veo makes no images: the archive holds the video only, and says so.
+    assert get(veo_client, f"{final['media_url']}?variant=thumbnail").status_code == 404
+    paths = [path for _, path in simulator.requests]
+    assert any(p.startswith("/v1beta/media/") for p in paths)  # followed the redirect
+
+
+def test_safety_filtered_job_fails_with_moderation_blocked(veo_client):
+    created = post_json(
+        veo_client, "/api/videos", {"prompt": "something [fail:moderation]", "model": FAST}
+    )
+    assert created.status_code == 201, created.body
+    final = finish(veo_client, body(created)["job"]["id"])
+    assert (final["status"], final["error_code"]) == ("failed", "moderation_blocked")
+    assert "safety" in final["error_message"]
+
+
+def test_render_failure_is_the_operation_error(veo_client):
+    created = post_json(veo_client, "/api/videos", {"prompt": "x [fail:render]", "model": FAST})
+    final = finish(veo_client, body(created)["job"]["id"])
+    assert (final["status"], final["error_code"]) == ("failed", "internal")
+
+
+def test_rate_limit_and_server_error_on_create_store_nothing(veo_client, simulator):
+    before = simulator.veo.stats["create"]
+    limited = post_json(veo_client, "/api/videos", {"prompt": "x [fail:ratelimit]", "model": FAST})
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    failed = post_json(veo_client, "/api/videos", {"prompt": "x [fail:create]", "model": FAST})
+    assert failed.status_code == 502
+    assert body(failed)["error"]["code"] == "upstream_error"
+    assert simulator.veo.stats["create"] - before == 2  # each tried once: never retried
+    assert body(get(veo_client, "/api/videos"))["jobs"] == []
+
+
+def test_1080p_needs_8_seconds_and_is_refused_before_any_call(veo_client, simulator):
+    before = simulator.veo.stats["create"]
+    refused = post_json(
+        veo_client,
+        "/api/videos",
+        {"prompt": "p", "model": FAST, "size": "1920x1080", "seconds": 4},
+    )
+    assert refused.status_code == 400
+    assert body(refused)["error"]["field"] == "seconds"
+    assert simulator.veo.stats["create"] == before
+    assert body(get(veo_client, "/api/videos"))["jobs"] == []
+
+
+def test_remix_of_a_veo_video_is_refused(veo_client):
+    created = post_json(veo_client, "/api/videos", {"prompt": "a boat", "model": FAST})
+    final = finish(veo_client, body(created)["job"]["id"])
+    assert final["status"] == "completed"
+    remix = post_json(veo_client, f"/api/videos/{final['id']}/remix", {"prompt": "at night"})
+    assert remix.status_code == 400
+    assert body(remix)["error"]["code"] == "remix_unsupported"
+
+
+def test_a_wrong_gemini_key_is_an_upstream_auth_error(veo_env, monkeypatch, simulator, client):
+    simulator.veo.api_key = "the-right-key"
+    try:
+        refused = post_json(client, "/api/videos", {"prompt": "p", "model": FAST})
+    finally:
+        simulator.veo.api_key = None
+    assert refused.status_code == 502
+    assert "API key" in body(refused)["error"]["message"]
+
+
+def test_the_gemini_key_can_come_from_ssm(veo_env, monkeypatch, aws):
+    import boto3
+
+    from chalicelib import runtime, secrets
+    from chalicelib.providers import UpstreamNotConfigured, provider_named
+
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/sora-studio/test/gemini", Value="AIza-from-ssm", Type="SecureString"
+    )
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setenv("GEMINI_API_KEY_PARAM", "/sora-studio/test/gemini")
+    secrets.clear_cache()
+    runtime.reset()
+    try:
+        veo = provider_named("veo")
+        assert veo.name == "veo" and veo._api_key == "AIza-from-ssm"
+        monkeypatch.delenv("GEMINI_API_KEY_PARAM")
+        runtime.reset()
+        with pytest.raises(UpstreamNotConfigured, match="GEMINI_API_KEY"):
+            provider_named("veo")
+    finally:
+        secrets.clear_cache()
