@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import secrets
@@ -13,6 +14,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devserver")
+PROTOCOLS = ("openai", "veo")  # UPSTREAM_PROTOCOL: the wire protocol `make run` speaks
 
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -112,6 +114,12 @@ class LocalStack:
         os.environ["AWS_ENDPOINT_URL"] = f"http://{self.host}:{moto_port}"
 
     def _configure_upstream(self) -> None:
+        protocol = os.environ.get("UPSTREAM_PROTOCOL", "").strip() or "openai"
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"UPSTREAM_PROTOCOL must be one of {', '.join(PROTOCOLS)}")
+        if protocol == "veo":
+            self._configure_veo()
+            return
         if os.environ.get("VIDEOS_API_KEY") or os.environ.get("OPENAI_API_KEY"):
             os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
             log.info("upstream: %s", os.environ.get("VIDEOS_API_BASE_URL", "default"))
@@ -132,6 +140,31 @@ class LocalStack:
         os.environ["VIDEOS_API_KEY"] = "simulator-local-key"
         os.environ["VIDEOS_UPSTREAM"] = "simulator"
         # Simulated renders cost nothing: roomy spend guards unless the user set their own.
+        os.environ.setdefault("USER_MAX_PENDING_JOBS", "50")
+        os.environ.setdefault("USER_DAILY_BUDGET_USD", "1000")
+
+    def _configure_veo(self) -> None:
+        """UPSTREAM_PROTOCOL=veo: the Veo models through the Gemini API protocol, served by
+        the simulator unless GEMINI_API_KEY names a real upstream."""
+        from chalicelib.catalog import VEO_CATALOG
+
+        os.environ.setdefault("MODEL_CATALOG_JSON", json.dumps(VEO_CATALOG))
+        if os.environ.get("GEMINI_API_KEY"):
+            os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
+            log.info("upstream: Veo at %s", os.environ.get("GEMINI_API_BASE_URL", "default"))
+            return
+        from simulator import SimulatorServer
+
+        options: dict[str, Any] = {"host": self.host, "port": 0, "speed": self.simulator_speed}
+        if self.simulator_expiry_seconds is not None:
+            options["expiry_seconds"] = self.simulator_expiry_seconds
+        options["cache_dir"] = str(self.data_dir / "simulator-cache")
+        self.simulator = SimulatorServer(**options).start()  # Veo sends no webhooks
+        os.environ["GEMINI_API_BASE_URL"] = self.simulator.url.removesuffix("/v1")
+        os.environ["GEMINI_API_KEY"] = "simulator-local-key"
+        os.environ["VIDEOS_API_BASE_URL"] = self.simulator.url
+        os.environ["VIDEOS_API_KEY"] = "simulator-local-key"
+        os.environ["VIDEOS_UPSTREAM"] = "simulator"
         os.environ.setdefault("USER_MAX_PENDING_JOBS", "50")
         os.environ.setdefault("USER_DAILY_BUDGET_USD", "1000")
 
