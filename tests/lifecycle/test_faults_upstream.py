@@ -107,7 +107,7 @@ def test_hung_upstream_is_bounded_by_timeouts(aws, simulator, blackhole):
 
     started = time.monotonic()
     report = refresher.refresh_pending()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # 4 calls of 0.3 s in parallel, not 30 s each
     assert report.outcomes == {"error": 4}
     for job in jobs:
         assert_untouched(before[job.id])
