@@ -5,14 +5,30 @@ honours `retry-after-ms` / `retry-after`. A create or remix is billed and has no
 idempotency key upstream, so it is retried only when the request surely never reached the
 server (the TCP connection was never made). The key travels only in `Authorization` and is
 never logged.
+
+OpenAI-compatible gateways differ in small ways; tested against LiteLLM's proxy (1.106):
+
+* `GET .../content` may ignore `variant` and answer the MP4 for a thumbnail or spritesheet:
+  a `video/*` answer for an image variant is treated as "not available" (404), so the
+  archive skips it instead of storing a video as `thumbnail.webp`.
+* `DELETE /videos/{id}` may not be routed (405): there is then nothing the app can delete
+  upstream, and the clean-up of a deleted job goes on instead of failing forever.
+* LiteLLM encodes its routing in the id (`video_` + base64 of
+  `litellm:custom_llm_provider:P;model_id:M;video_id:V`) and drops the model from the id a
+  remix returns, after which polling that id goes to the wrong backend; the client puts the
+  source's model back.
+* It ignores `Range` (answers 200 with the whole file); the media proxy already copes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -96,6 +112,35 @@ def error_from_response(response: requests.Response) -> UpstreamError:
         retry_after=parse_retry_after(response.headers),
         param=str(param) if param else None,
     )
+
+
+LITELLM_PREFIX = "video_"
+_LITELLM_HEAD = "litellm:custom_llm_provider:"
+
+
+def _litellm_parts(upstream_id: str) -> list[str] | None:
+    """`[provider, model_id, video_id]` of a LiteLLM-encoded id, or None for any other id."""
+    if not upstream_id.startswith(LITELLM_PREFIX):
+        return None
+    encoded = upstream_id[len(LITELLM_PREFIX) :]
+    try:
+        text = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not text.startswith(_LITELLM_HEAD):
+        return None
+    provider, _, rest = text[len(_LITELLM_HEAD) :].partition(";model_id:")
+    model_id, _, video_id = rest.partition(";video_id:")
+    return [provider, model_id, video_id] if video_id else None
+
+
+def keep_gateway_route(new_id: str, source_id: str) -> str:
+    """A LiteLLM id that lost its model (remix answers) gets the source's model back."""
+    new, source = _litellm_parts(new_id), _litellm_parts(source_id)
+    if new is None or source is None or new[1] or not source[1]:
+        return new_id
+    text = f"{_LITELLM_HEAD}{new[0]};model_id:{source[1]};video_id:{new[2]}"
+    return LITELLM_PREFIX + base64.b64encode(text.encode()).decode()
 
 
 def video_from_json(body: dict[str, Any], request_id: str | None = None) -> UpstreamVideo:
@@ -191,10 +236,17 @@ class VideosApiClient:
         response = self._send(
             "POST", f"/videos/{upstream_id}/remix", billed=True, json={"prompt": prompt}
         )
-        return self._video(response)
+        video = self._video(response)
+        routed = keep_gateway_route(video.id, upstream_id)
+        return video if routed == video.id else replace(video, id=routed)
 
     def delete(self, upstream_id: str) -> None:
-        self._send("DELETE", f"/videos/{upstream_id}")
+        try:
+            self._send("DELETE", f"/videos/{upstream_id}")
+        except UpstreamError as exc:
+            if exc.status != 405:
+                raise
+            log.warning("upstream cannot delete videos (HTTP 405); nothing deleted there")
 
     def download(
         self, upstream_id: str, variant: str = "video", byte_range: str | None = None
@@ -209,6 +261,14 @@ class VideosApiClient:
             headers=headers,
             stream=True,
         )
+        content_type = response.headers.get("content-type", "")
+        if variant != "video" and content_type.startswith("video/"):
+            response.close()  # a gateway that ignores `variant` sends the video instead
+            raise UpstreamNotFound(
+                f"upstream has no {variant} (answered {content_type or 'no type'})",
+                status=404,
+                code="variant_unavailable",
+            )
         return HttpContentStream(response)
 
     # -- transport ----------------------------------------------------------------------------
