@@ -212,8 +212,8 @@ class UploadCounter:
 
 class FaultSession(requests.Session):
     """A requests session for a real `VideosApiClient`: planned faults are answered here
-    (HTTP 500, read timeout, a body that breaks off mid-stream); everything else goes to
-    the simulator."""
+    (HTTP 500, read timeout, a body that breaks off mid-stream, a Range header the upstream
+    ignores); everything else goes to the simulator."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -223,7 +223,7 @@ class FaultSession(requests.Session):
 
     def inject(self, method: str, path_pattern: str, fault: str, times: int = 1) -> None:
         """Fail the next `times` requests whose path (plus `?query`) matches the pattern."""
-        assert fault in ("500", "timeout", "break")
+        assert fault in ("500", "timeout", "break", "norange")
         with self._lock:
             for _ in range(times):
                 self._plan.append((method, re.compile(path_pattern), fault))
@@ -262,6 +262,9 @@ class FaultSession(requests.Session):
                 {"error": {"message": "injected failure", "type": "server_error", "code": None}}
             ).encode()
             return response
+        if fault == "norange":
+            headers = kwargs.get("headers") or {}
+            kwargs["headers"] = {k: v for k, v in headers.items() if k.lower() != "range"}
         response = super().request(method, url, *args, **kwargs)
         if fault == "break":
             original = response.iter_content

@@ -195,3 +195,25 @@ def test_proxy_after_upstream_expiry_answers_410(client, simulator, unarchived):
     answer = get(client, f"/api/videos/{unarchived.id}/media", {"Range": "bytes=0-99"})
     assert answer.status_code == 410
     assert body(answer)["error"]["code"] == "expired"
+
+
+def test_proxy_cuts_the_range_when_upstream_ignores_it(client, simulator, faults, unarchived):
+    """An upstream may answer a ranged request with the whole file (200): the proxy still
+    answers 206 with exactly the bytes asked for."""
+    data = sim_bytes(simulator, unarchived.upstream_id)
+    size = len(data)
+    path = f"/api/videos/{unarchived.id}/media"
+    cases = {
+        "bytes=100-199": (100, 199),
+        "bytes=1000-": (1000, size - 1),
+        "bytes=-100": (size - 100, size - 1),
+    }
+    for header, (first, last) in cases.items():
+        faults.inject("GET", r"/content\?variant=video$", "norange")
+        answer = get(client, path, {"Range": header})
+        assert answer.status_code == 206, header
+        assert answer.body == data[first : last + 1], header
+        assert answer.headers["Content-Range"] == f"bytes {first}-{last}/{size}", header
+    faults.inject("GET", r"/content\?variant=video$", "norange")
+    assert get(client, path, {"Range": f"bytes={size}-"}).status_code == 416
+    assert faults.injected["norange"] == 4
