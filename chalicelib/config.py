@@ -85,6 +85,7 @@ class Settings:
     user_daily_budget_usd: float = 25.0
     global_max_pending_jobs: int = 50
     max_body_bytes: int = 12 * 1024 * 1024
+    media_link_secret: str = field(default="", repr=False)
 
     @property
     def cognito_issuer(self) -> str:
@@ -145,6 +146,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         user_daily_budget_usd=_float(env, "USER_DAILY_BUDGET_USD", 25.0, 0.0, 1_000_000.0),
         global_max_pending_jobs=_int(env, "GLOBAL_MAX_PENDING_JOBS", 50, 1, 100_000),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 12 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+        media_link_secret=env.get("MEDIA_LINK_SECRET", "").strip(),
     )
     _check_auth(settings, env)
     return settings

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import media_links
 from chalicelib.catalog import aspect_ratio_of
 from chalicelib.clock import iso
+from chalicelib.config import get_settings
 from chalicelib.models import JobModel
 
 
@@ -13,9 +15,22 @@ def job_path(job_id: str) -> str:
     return f"/api/videos/{job_id}"
 
 
+def media_base(job: JobModel) -> str:
+    """`/api/videos/{id}/media`, signed for the owner when sign-in is on (see media_links)."""
+    base = f"{job_path(job.id)}/media"
+    if get_settings().auth_mode == "none":
+        return base
+    return f"{base}?sig={media_links.sign(job.id, job.owner)}"
+
+
+def _with_param(url: str, param: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{param}"
+
+
 def to_public(job: JobModel) -> dict[str, Any]:
     completed = job.status == "completed"
-    media_url = f"{job_path(job.id)}/media" if completed else None
+    base = media_base(job) if completed or job.reference_key else None
+    media_url = base if completed else None
     return {
         "id": job.id,
         "prompt": job.prompt,
@@ -38,7 +53,7 @@ def to_public(job: JobModel) -> dict[str, Any]:
         "error_message": job.error_message,
         "estimated_cost_usd": float(job.estimated_cost_usd),
         "media_url": media_url,
-        "thumbnail_url": f"{media_url}?variant=thumbnail" if media_url else None,
+        "thumbnail_url": _with_param(media_url, "variant=thumbnail") if media_url else None,
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),
     }

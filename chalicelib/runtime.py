@@ -6,6 +6,7 @@ from chalicelib.auth import reset_auth_caches
 from chalicelib.aws import reset_clients
 from chalicelib.catalog import get_catalog
 from chalicelib.config import get_settings, reset_settings
+from chalicelib.media_links import reset as reset_media_links
 from chalicelib.models import bind_models
 from chalicelib.providers import reset_providers
 from chalicelib.secrets import clear_cache as clear_secrets
@@ -18,4 +19,5 @@ def reset() -> None:
     reset_providers()
     reset_auth_caches()
     clear_secrets()
+    reset_media_links()
     bind_models(get_settings())

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import jobs_service, media_service, quotas
+from chalicelib import jobs_service, media_links, media_service, quotas
 from chalicelib.auth import current_owner
 from chalicelib.catalog import get_catalog
 from chalicelib.config import get_settings
@@ -96,8 +96,9 @@ def remix_video(job_id: str) -> Response:
 @api.route("/videos/{job_id}/media", methods=["GET"])
 def video_media(job_id: str) -> Response:
     params = api.current_request.query_params or {}
+    signed_owner = media_links.verify(job_id, params["sig"]) if params.get("sig") else None
     answer = media_service.media(
-        _owner(),
+        signed_owner or _owner(),
         job_id,
         params.get("variant"),
         params.get("download") in ("1", "true"),

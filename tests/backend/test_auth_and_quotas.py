@@ -287,3 +287,31 @@ def test_no_key_secret_or_token_in_any_response_or_log(client, token_mode, app_e
     for secret in secrets:
         assert secret not in haystack
     assert "Traceback" not in "\n".join(seen)
+
+
+def test_signed_media_links_play_without_a_header(client, token_mode, monkeypatch):
+    job = completed_job(client, ALICE)
+    assert "?sig=" in job["media_url"] and "&variant=thumbnail" in job["thumbnail_url"]
+    plain = {"Accept": "*/*"}
+    for url in (job["media_url"], job["thumbnail_url"], job["media_url"] + "&download=1"):
+        response = client.http.get(url, headers=plain)
+        assert response.status_code == 302, (url, response.body)
+    signature = job["media_url"].split("sig=", 1)[1]
+    tampered = job["media_url"].replace(
+        signature, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    )
+    assert client.http.get(tampered, headers=plain).status_code == 401
+    # A link for one job does not open another.
+    other = completed_job(client, ALICE)
+    assert (
+        client.http.get(
+            f"/api/videos/{other['id']}/media?sig={signature}", headers=plain
+        ).status_code
+        == 401
+    )
+    # Links expire.
+    from chalicelib import clock
+
+    later = clock.now() + 3601
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert client.http.get(job["media_url"], headers=plain).status_code == 401

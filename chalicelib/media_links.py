@@ -1,0 +1,68 @@
+"""Signed media links. `<video src>`, `poster` and download links cannot send an
+`Authorization` header, so when sign-in is on, the `media_url` a signed-in caller receives
+carries a short-lived HMAC of (job id, owner, expiry). The media route accepts that signature
+in place of a token and still 302s to a fresh presigned S3 URL on every request, so seeking
+keeps working while the link is valid.
+
+The signing key is derived (HMAC as a KDF) from `MEDIA_LINK_SECRET` when set, otherwise from
+the upstream key, which every rendering deployment has; it never leaves the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from functools import lru_cache
+
+from chalicelib import clock
+from chalicelib.config import get_settings
+
+LINK_LIFETIME_SECONDS = 3600
+
+
+class MediaLinkError(RuntimeError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _key() -> bytes:
+    settings = get_settings()
+    material = settings.media_link_secret
+    if not material:
+        from chalicelib.providers import upstream_key
+
+        material = upstream_key(settings)
+    return hmac.new(material.encode(), b"sora-studio media links v1", hashlib.sha256).digest()
+
+
+def _mac(job_id: str, owner: str, expires: int) -> str:
+    message = f"{job_id}\n{owner}\n{expires}".encode()
+    digest = hmac.new(_key(), message, hashlib.sha256).digest()[:20]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign(job_id: str, owner: str) -> str:
+    expires = int(clock.now()) + LINK_LIFETIME_SECONDS
+    owner_part = base64.urlsafe_b64encode(owner.encode()).decode().rstrip("=")
+    return f"{expires}.{owner_part}.{_mac(job_id, owner, expires)}"
+
+
+def verify(job_id: str, signature: str) -> str | None:
+    """The owner the link was minted for, or None when it is forged, altered or expired."""
+    try:
+        raw_expires, owner_part, mac = signature.split(".")
+        expires = int(raw_expires)
+        owner = base64.urlsafe_b64decode(owner_part + "=" * (-len(owner_part) % 4)).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if expires < clock.now():
+        return None
+    if not hmac.compare_digest(mac, _mac(job_id, owner, expires)):
+        return None
+    return owner
+
+
+def reset() -> None:
+    _key.cache_clear()
