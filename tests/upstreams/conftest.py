@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from simulator import SimulatorServer
+from tests.upstreams.gateway_support import GatewayError, GatewayStarter
 
 GEMINI_KEY = "AIza-simulated-gemini-key-0123456789"
 
@@ -31,3 +32,25 @@ def veo_env(
 def veo_client(veo_env: dict[str, str], client: Any) -> Any:
     """The Chalice test client with the Veo models in the catalog (after the Sora ones)."""
     return client
+
+
+_gateway = GatewayStarter()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Install and start LiteLLM in the background while the other tests run."""
+    if any(item.get_closest_marker("gateway") for item in session.items):
+        _gateway.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def litellm_proxy() -> dict[str, Any]:
+    """{"url", "key", "simulator"} of a running LiteLLM proxy in front of a simulator."""
+    try:
+        return _gateway.wait()
+    except GatewayError as exc:
+        pytest.fail(str(exc), pytrace=False)  # loud, never a skip

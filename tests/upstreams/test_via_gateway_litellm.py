@@ -1,147 +1,25 @@
 """The app through a real LiteLLM proxy (an OpenAI-compatible `/v1/videos` gateway) routing
-`sora-2` to the simulator as an OpenAI backend: create -> poll -> archive -> play, remix,
+`sora-2` to a simulator as an OpenAI backend: create -> poll -> archive -> play, remix,
 delete, and upstream errors, with the gateway's differences handled by the client.
 
-LiteLLM is installed once into its own virtual environment (default
-`~/.cache/sora-studio/litellm-<version>`, or `LITELLM_VENV`) and reused afterwards. A failed
-install fails these tests loudly: they never skip.
+The proxy (see `gateway_support`) is installed once into its own venv and started in the
+background when these tests are collected; a failed install or start fails them loudly.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
-import os
-import secrets
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from chalicelib import media_store, refresher
-from devserver.stack import free_port
 from simulator import SimulatorServer
 from tests.backend.helpers import body, get, post_json, wait_until
 from tests.conftest import table_items
+from tests.upstreams.gateway_support import MODEL
 
 pytestmark = [pytest.mark.gateway, pytest.mark.timeout(1800)]
-
-LITELLM_VERSION = "1.106.12"  # 1.107-1.110 pin proxy extras that PyPI does not serve
-INSTALL_TIMEOUT_SECONDS = 1500
-START_TIMEOUT_SECONDS = 240
-MODEL = "sora-2"
-
-
-def venv_dir() -> Path:
-    if os.environ.get("LITELLM_VENV"):
-        return Path(os.environ["LITELLM_VENV"])
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "sora-studio" / f"litellm-{LITELLM_VERSION}"
-
-
-def install_litellm(root: Path) -> Path:
-    """`litellm[proxy]` in its own venv, installed once (under a lock) and reused."""
-    exe = root / "bin" / "litellm"
-    marker = root / ".installed"
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{root.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing right now
-        if exe.exists() and marker.read_text(encoding="utf-8").strip() == LITELLM_VERSION:
-            return exe
-        steps = [
-            [sys.executable, "-m", "venv", "--clear", str(root)],
-            [
-                str(root / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                f"litellm[proxy]=={LITELLM_VERSION}",
-            ],
-        ]
-        for step in steps:
-            done = subprocess.run(
-                step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_SECONDS
-            )
-            if done.returncode != 0:
-                pytest.fail(
-                    f"installing LiteLLM {LITELLM_VERSION} failed ({' '.join(step[-2:])}):\n"
-                    + (done.stdout + done.stderr)[-4000:],
-                    pytrace=False,
-                )
-        if not exe.exists():
-            pytest.fail(f"LiteLLM installed but {exe} is missing", pytrace=False)
-        marker.write_text(LITELLM_VERSION, encoding="utf-8")
-        return exe
-
-
-def proxy_config(simulator: SimulatorServer, master_key: str) -> str:
-    return f"""model_list:
-  - model_name: {MODEL}
-    litellm_params:
-      model: openai/{MODEL}
-      api_base: {simulator.url}
-      api_key: simulator-upstream-key
-router_settings:
-  num_retries: 0  # a create is billed: never let the gateway repeat one
-general_settings:
-  master_key: {master_key}
-"""
-
-
-@pytest.fixture(scope="module")
-def litellm_proxy(
-    simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, str]]:
-    exe = install_litellm(venv_dir())
-    work = tmp_path_factory.mktemp("litellm")
-    master_key = "sk-gateway-" + secrets.token_hex(12)
-    config = work / "config.yaml"
-    config.write_text(proxy_config(simulator, master_key), encoding="utf-8")
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "VIDEOS_", "OPENAI_", "GEMINI_", "DATABASE_", "LITELLM_"))
-    }
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", NO_DOCS="True", LITELLM_LOG="ERROR")
-    log_path = work / "litellm.log"
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [str(exe), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=work,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{base}/health/liveliness", timeout=2).ok:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    "the LiteLLM proxy did not start:\n" + log_path.read_text()[-4000:],
-                    pytrace=False,
-                )
-            time.sleep(0.25)
-        yield {"url": f"{base}/v1", "key": master_key, "log": str(log_path)}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -166,6 +44,12 @@ def finish(client: Any, job_id: str) -> dict[str, Any]:
 def decoded(upstream_id: str) -> str:
     encoded = upstream_id.removeprefix("video_")
     return base64.b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+
+
+@pytest.fixture
+def simulator(litellm_proxy: dict[str, Any]) -> SimulatorServer:
+    """The backend behind the gateway (not the session's simulator)."""
+    return litellm_proxy["simulator"]
 
 
 def test_create_poll_archive_play_through_the_gateway(gateway_env, client, aws, simulator):

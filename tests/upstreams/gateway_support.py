@@ -1,0 +1,169 @@
+"""A real LiteLLM proxy in front of a simulator, for the gateway tests.
+
+LiteLLM is installed once into its own virtual environment (default
+`~/.cache/sora-studio/litellm-<version>`, or `LITELLM_VENV`) and reused afterwards. The proxy
+takes half a minute to import, so `GatewayStarter.start()` does the install and the start in a
+background thread as soon as pytest has collected a gateway test; the tests wait for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from devserver.stack import free_port
+from simulator import SimulatorServer
+
+LITELLM_VERSION = "1.106.12"  # 1.107-1.110 pin proxy extras that PyPI does not serve here
+INSTALL_TIMEOUT_SECONDS = 1500
+START_TIMEOUT_SECONDS = 240
+MODEL = "sora-2"
+
+
+class GatewayError(RuntimeError):
+    """LiteLLM could not be installed or started; the message says why (with its output)."""
+
+
+def venv_dir() -> Path:
+    if os.environ.get("LITELLM_VENV"):
+        return Path(os.environ["LITELLM_VENV"])
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "sora-studio" / f"litellm-{LITELLM_VERSION}"
+
+
+def install_litellm(root: Path) -> Path:
+    """`litellm[proxy]` in its own venv, installed once (under a file lock) and reused."""
+    exe = root / "bin" / "litellm"
+    marker = root / ".installed"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing right now
+        if exe.exists() and marker.exists() and marker.read_text().strip() == LITELLM_VERSION:
+            return exe
+        steps = [
+            [sys.executable, "-m", "venv", "--clear", str(root)],
+            [
+                str(root / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"litellm[proxy]=={LITELLM_VERSION}",
+            ],
+        ]
+        for step in steps:
+            done = subprocess.run(
+                step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_SECONDS
+            )
+            if done.returncode != 0:
+                raise GatewayError(
+                    f"installing LiteLLM {LITELLM_VERSION} failed ({' '.join(step[-2:])}):\n"
+                    + (done.stdout + done.stderr)[-4000:]
+                )
+        if not exe.exists():
+            raise GatewayError(f"LiteLLM installed but {exe} is missing")
+        marker.write_text(LITELLM_VERSION)
+        return exe
+
+
+def proxy_config(backend_url: str, master_key: str) -> str:
+    return f"""model_list:
+  - model_name: {MODEL}
+    litellm_params:
+      model: openai/{MODEL}
+      api_base: {backend_url}
+      api_key: simulator-upstream-key
+router_settings:
+  num_retries: 0  # a create is billed: never let the gateway repeat one
+general_settings:
+  master_key: {master_key}
+"""
+
+
+class GatewayStarter:
+    """Install LiteLLM, start a simulator and the proxy in front of it, in the background."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._work = Path(tempfile.mkdtemp(prefix="sora-gateway-"))
+        self.simulator: SimulatorServer | None = None
+        self.info: dict[str, Any] = {}
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="litellm-start", daemon=True)
+            self._thread.start()
+
+    def wait(self) -> dict[str, Any]:
+        self.start()
+        assert self._thread is not None
+        self._thread.join()
+        if self._error is not None:
+            raise GatewayError(str(self._error)) from self._error
+        return self.info
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=START_TIMEOUT_SECONDS)
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+        if self.simulator is not None:
+            self.simulator.stop()
+
+    def _run(self) -> None:
+        try:
+            self._start()
+        except BaseException as exc:
+            self._error = exc
+
+    def _start(self) -> None:
+        exe = install_litellm(venv_dir())
+        self.simulator = SimulatorServer(speed=400.0, cache_dir=self._work / "media").start()
+        master_key = "sk-gateway-" + secrets.token_hex(12)
+        config = self._work / "config.yaml"
+        config.write_text(proxy_config(self.simulator.url, master_key))
+        port = free_port()
+        skip = ("AWS_", "VIDEOS_", "OPENAI_", "GEMINI_", "DATABASE_", "LITELLM_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+        # No network here but loopback: the bundled cost map, no docs UI.
+        env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", NO_DOCS="True", LITELLM_LOG="ERROR")
+        log_path = self._work / "litellm.log"
+        with open(log_path, "wb") as log:
+            self._process = subprocess.Popen(
+                [str(exe), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+                cwd=self._work,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{base}/health/liveliness", timeout=2).ok:
+                    break
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise GatewayError(
+                    "the LiteLLM proxy did not start:\n" + log_path.read_text()[-4000:]
+                )
+            time.sleep(0.25)
+        self.info = {"url": f"{base}/v1", "key": master_key, "simulator": self.simulator}
