@@ -52,7 +52,7 @@ def wait_healthy(process: subprocess.Popen, base: str) -> None:
 
 def stop(process: subprocess.Popen) -> str:
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # handled even where SIGINT is ignored
     try:
         output, _ = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
