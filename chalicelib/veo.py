@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import random
 import re
 import time
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from chalicelib import clock
+from chalicelib.http_retry import RetryPolicy
 from chalicelib.upstream import (
     CreateRequest,
     UpstreamAuthError,
@@ -49,13 +49,7 @@ from chalicelib.upstream import (
     UpstreamUnavailable,
     UpstreamVideo,
 )
-from chalicelib.videos_api import (
-    MAX_RETRY_AFTER_SECONDS,
-    RETRYABLE_STATUSES,
-    HttpContentStream,
-    _never_sent,
-    parse_retry_after,
-)
+from chalicelib.videos_api import HttpContentStream, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -265,12 +259,9 @@ class VeoClient:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.retry = RetryPolicy(max_retries, backoff_base, backoff_cap, sleep)
         self.typical_seconds = {**TYPICAL_SECONDS, **(typical_seconds or {})}
         self._session = session or requests.Session()
-        self._sleep = sleep
         self._now = now
 
     def __repr__(self) -> str:
@@ -370,12 +361,6 @@ class VeoClient:
             )
         return body
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER_SECONDS)
-        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
-        return delay * (0.5 + random.random() / 2)
-
     def _send(
         self,
         method: str,
@@ -385,41 +370,13 @@ class VeoClient:
         headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> requests.Response:
-        attempt = 0
-        while True:
-            try:
-                response = self._follow(method, url, headers or {}, **kwargs)
-            except requests.RequestException as exc:
-                retryable = _never_sent(exc) or not billed
-                log.warning(
-                    "veo %s %s failed: %s (attempt %d)",
-                    method,
-                    urlsplit(url).path,
-                    type(exc).__name__,
-                    attempt + 1,
-                )
-                if retryable and attempt < self.max_retries:
-                    self._sleep(self._backoff(attempt, None))
-                    attempt += 1
-                    continue
-                raise UpstreamUnavailable(f"could not reach Veo: {type(exc).__name__}") from exc
-            if response.status_code < 400:
-                return response
-            error = error_from_response(response)
-            response.close()
-            log.warning(
-                "veo %s %s -> %d status=%s",
-                method,
-                urlsplit(url).path,
-                response.status_code,
-                error.code,
-            )
-            retryable = response.status_code in RETRYABLE_STATUSES and not billed
-            if retryable and attempt < self.max_retries:
-                self._sleep(self._backoff(attempt, error.retry_after))
-                attempt += 1
-                continue
-            raise error
+        return self.retry.send(
+            lambda: self._follow(method, url, headers or {}, **kwargs),
+            billed=billed,
+            label=f"veo {method} {urlsplit(url).path}",
+            to_error=error_from_response,
+            unreachable="could not reach Veo",
+        )
 
     def _follow(
         self, method: str, url: str, headers: dict[str, str], **kwargs: Any

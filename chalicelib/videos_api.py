@@ -25,15 +25,14 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import requests
-from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from chalicelib.http_retry import RetryPolicy
 from chalicelib.upstream import (
     VARIANTS,
     CreateRequest,
@@ -47,9 +46,6 @@ from chalicelib.upstream import (
 )
 
 log = logging.getLogger(__name__)
-
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-MAX_RETRY_AFTER_SECONDS = 30.0
 
 
 def parse_retry_after(headers: Any) -> float | None:
@@ -65,17 +61,6 @@ def parse_retry_after(headers: Any) -> float | None:
         if value >= 0:
             return value
     return None
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True only when the connection was never established, so the server saw nothing."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason: Any = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)
-        return isinstance(reason, NewConnectionError | NameResolutionError)
-    return False
 
 
 def error_from_response(response: requests.Response) -> UpstreamError:
@@ -197,11 +182,8 @@ class VideosApiClient:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.retry = RetryPolicy(max_retries, backoff_base, backoff_cap, sleep)
         self._session = session or requests.Session()
-        self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"VideosApiClient(base_url={self.base_url!r})"
@@ -284,12 +266,6 @@ class VideosApiClient:
             ) from None
         return video_from_json(body, response.headers.get("x-request-id"))
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER_SECONDS)
-        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
-        return delay * (0.5 + random.random() / 2)
-
     def _send(
         self,
         method: str,
@@ -301,47 +277,14 @@ class VideosApiClient:
     ) -> requests.Response:
         url = f"{self.base_url}{path}"
         all_headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
-        attempt = 0
-        while True:
-            try:
-                response = self._session.request(
-                    method, url, headers=all_headers, timeout=self.timeout, **kwargs
-                )
-            except requests.RequestException as exc:
-                retryable = _never_sent(exc) or not billed
-                log.warning(
-                    "upstream %s %s failed: %s (attempt %d)",
-                    method,
-                    path,
-                    type(exc).__name__,
-                    attempt + 1,
-                )
-                if retryable and attempt < self.max_retries:
-                    self._sleep(self._backoff(attempt, None))
-                    attempt += 1
-                    continue
-                raise UpstreamUnavailable(
-                    f"could not reach the video API: {type(exc).__name__}"
-                ) from exc
-            request_id = response.headers.get("x-request-id")
-            if response.status_code < 400:
-                log.debug(
-                    "upstream %s %s -> %d (%s)", method, path, response.status_code, request_id
-                )
-                return response
-            error = error_from_response(response)
-            response.close()
-            log.warning(
-                "upstream %s %s -> %d code=%s request_id=%s",
-                method,
-                path,
-                response.status_code,
-                error.code,
-                request_id,
-            )
-            retryable = response.status_code in RETRYABLE_STATUSES and not billed
-            if retryable and attempt < self.max_retries:
-                self._sleep(self._backoff(attempt, error.retry_after))
-                attempt += 1
-                continue
-            raise error
+        response = self.retry.send(
+            lambda: self._session.request(
+                method, url, headers=all_headers, timeout=self.timeout, **kwargs
+            ),
+            billed=billed,
+            label=f"upstream {method} {path}",
+            to_error=error_from_response,
+            unreachable="could not reach the video API",
+        )
+        log.debug("upstream %s %s -> %d", method, path, response.status_code)
+        return response
