@@ -178,8 +178,12 @@ def build_catalog(raw_models: list[dict[str, Any]] | None) -> Catalog:
     return Catalog(models)
 
 
-def default_models(with_veo: bool) -> list[dict[str, Any]]:
-    return DEFAULT_CATALOG + (VEO_CATALOG if with_veo else [])
+def default_models(with_openai: bool, with_veo: bool) -> list[dict[str, Any]]:
+    """The presets of the configured upstreams; the first model is the default."""
+    models = (DEFAULT_CATALOG if with_openai or not with_veo else []) + (
+        VEO_CATALOG if with_veo else []
+    )
+    return models
 
 
 @lru_cache(maxsize=1)
@@ -188,4 +192,5 @@ def get_catalog() -> Catalog:
     if settings.model_catalog:
         return build_catalog(settings.model_catalog)
     with_veo = bool(settings.gemini_api_key or settings.gemini_api_key_param)
-    return build_catalog(default_models(with_veo))
+    with_openai = bool(settings.videos_api_key or settings.videos_api_key_param)
+    return build_catalog(default_models(with_openai, with_veo))

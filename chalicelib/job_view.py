@@ -53,7 +53,9 @@ def to_public(job: JobModel) -> dict[str, Any]:
         "error_message": job.error_message,
         "estimated_cost_usd": float(job.estimated_cost_usd),
         "media_url": media_url,
-        "thumbnail_url": _with_param(media_url, "variant=thumbnail") if media_url else None,
+        "thumbnail_url": _with_param(media_url, "variant=thumbnail")
+        if media_url and "thumbnail" in (job.archived_variants or set())
+        else None,
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),
     }

@@ -52,7 +52,15 @@ def test_model_catalog_json_replaces_the_presets(veo_env, monkeypatch):
     catalog = build_catalog(load_settings().model_catalog)
     assert [m.id for m in catalog.models] == ["veo-3.1-generate-preview"]
     assert catalog.models[0].provider == "veo"
-    assert [m["id"] for m in default_models(False)] == ["sora-2", "sora-2-pro"]
+    assert [m["id"] for m in default_models(True, False)] == ["sora-2", "sora-2-pro"]
+
+
+def test_with_only_a_gemini_key_veo_comes_first_and_is_the_default():
+    veo_only = [m["id"] for m in default_models(False, True)]
+    assert veo_only == [m["id"] for m in VEO_CATALOG]
+    both = [m["id"] for m in default_models(True, True)]
+    assert both[:2] == ["sora-2", "sora-2-pro"] and both[2:] == veo_only
+    assert [m["id"] for m in default_models(False, False)] == ["sora-2", "sora-2-pro"]
 
 
 @pytest.mark.parametrize(
