@@ -6,8 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.names import StageResources
+from infra.names import AUTH_MODES, COGNITO_OUTPUTS, StageResources
 from infra.policy import build_policy
+
+
+class ConfigError(RuntimeError):
+    pass
 
 
 def policy_path(chalice_dir: Path, stage: str) -> Path:
@@ -35,9 +39,11 @@ def write_stage(chalice_dir: Path, res: StageResources) -> list[Path]:
     stage = config.setdefault("stages", {}).setdefault(res.stage, {})
     env = stage.setdefault("environment_variables", {})
     env.update(res.environment())
-    # Deployed stages refuse AUTH_MODE=none; token auth (hashed tokens in SSM) is the default,
-    # a stage switched to cognito keeps its choice.
-    env.setdefault("AUTH_MODE", "token")
+    # AUTH_MODE is the stack's AuthMode (deployed stages refuse none); only a cognito stage
+    # carries Cognito settings, so a stage switched back to token loses them.
+    for name in COGNITO_OUTPUTS:
+        if name not in res.cognito:
+            env.pop(name, None)
     stage["iam_policy_file"] = policy_path(chalice_dir, res.stage).name
     changed = []
     if _write_json(chalice_dir / "config.json", config):
@@ -45,6 +51,19 @@ def write_stage(chalice_dir: Path, res: StageResources) -> list[Path]:
     if _write_json(policy_path(chalice_dir, res.stage), build_policy(res)):
         changed.append(policy_path(chalice_dir, res.stage))
     return changed
+
+
+def stage_auth_mode(chalice_dir: Path, stage: str) -> str:
+    """The AUTH_MODE the stage's environment holds (what its last deploy chose), or ""."""
+    config = load(chalice_dir)
+    env = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+    mode = str(env.get("AUTH_MODE", "")).strip()
+    if mode and mode not in AUTH_MODES:
+        raise ConfigError(
+            f".chalice/config.json gives stage {stage} AUTH_MODE={mode}; a deployed stage "
+            f"uses one of {', '.join(AUTH_MODES)}"
+        )
+    return mode
 
 
 def deployed_rest_api_id(chalice_dir: Path, stage: str) -> str:

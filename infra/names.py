@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 APP_NAME = "sora-studio"
 STAGES = ("dev", "prod")
@@ -16,6 +16,27 @@ EXAMPLE_REGION = "us-east-1"
 
 def stack_name(stage: str) -> str:
     return f"{APP_NAME}-{stage}"
+
+
+# How a deployed stage signs callers in (`AuthMode` of the stack, `AUTH_MODE` of the app);
+# deployed stages refuse `none`.
+AUTH_MODES = ("token", "cognito")
+DEFAULT_AUTH_MODE = "token"
+# The app's Cognito settings (chalicelib/config.py) by the stack output that holds them; with
+# AuthMode=token none of them is written.
+COGNITO_OUTPUTS = {
+    "COGNITO_USER_POOL_ID": "CognitoUserPoolId",
+    "COGNITO_CLIENT_ID": "CognitoClientId",
+    "COGNITO_DOMAIN": "CognitoDomain",
+}
+
+
+def user_pool_name(stage: str) -> str:
+    return f"{APP_NAME}-{stage}-users"
+
+
+class OutputsError(RuntimeError):
+    """The stack's outputs lack something the stage's environment needs."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,8 @@ class StageResources:
     # in a packaged stack CloudFormation names them `{stack}-{LogicalId}-{suffix}`.
     function_prefix: str = ""
     partition: str = "aws"
+    auth_mode: str = DEFAULT_AUTH_MODE
+    cognito: Mapping[str, str] = field(default_factory=dict)  # COGNITO_* (cognito mode only)
 
     def __post_init__(self) -> None:
         if not self.function_prefix:
@@ -81,6 +104,13 @@ class StageResources:
     def from_outputs(
         cls, stage: str, outputs: Mapping[str, str], region: str, account: str
     ) -> StageResources:
+        auth_mode = outputs.get("AuthMode") or DEFAULT_AUTH_MODE
+        cognito = {}
+        if auth_mode == "cognito":
+            cognito = {env: outputs.get(key, "") for env, key in COGNITO_OUTPUTS.items()}
+            lacking = sorted(COGNITO_OUTPUTS[env] for env, value in cognito.items() if not value)
+            if lacking:
+                raise OutputsError(f"stack of stage {stage} uses Cognito but lacks {lacking}")
         return cls(
             stage=stage,
             region=region,
@@ -88,13 +118,17 @@ class StageResources:
             table_name=outputs["JobsTableName"],
             media_bucket=outputs["MediaBucketName"],
             params={s.env: outputs[s.cfn_parameter] for s in SECRETS},
+            auth_mode=auth_mode,
+            cognito=cognito,
         )
 
     def environment(self) -> dict[str, str]:
-        """The names the app reads from its environment (chalicelib/config.py)."""
+        """The names and auth settings the app reads from its environment (chalicelib/config.py)."""
         return {
             "STAGE": self.stage,
             "JOBS_TABLE": self.table_name,
             "MEDIA_BUCKET": self.media_bucket,
             **self.params,
+            "AUTH_MODE": self.auth_mode,
+            **self.cognito,
         }

@@ -3,11 +3,16 @@
 The merge template is generated from infra/template.yaml (one source for the resources):
 the API origin points at Chalice's own `RestAPI` resource, the Lambda environment and the
 role policy reference the stack's resources instead of the names in `.chalice/`.
+
+Token mode only: the template's Cognito resources (AuthMode=cognito) are left out. In one
+stack the function's COGNITO_CLIENT_ID would need the app client, whose callback URL needs the
+distribution, whose API origin needs the API, which needs the function: a cycle.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,14 +55,51 @@ def chalice_functions(chalice_config: dict[str, Any], stage: str) -> list[Chalic
     return [ChaliceFunction("api_handler"), *(ChaliceFunction(n) for n in sorted(names))]
 
 
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+_DROPPED = object()
+
+
+def resolve_condition(template: dict[str, Any], name: str, value: bool) -> dict[str, Any]:
+    """The template as CloudFormation deploys it when condition `name` is `value`, without
+    that condition: its resources and outputs kept or dropped, each `Fn::If` on it replaced
+    by the chosen branch (AWS::NoValue drops the key or item)."""
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"} and node["Fn::If"][0] == name:
+                chosen = node["Fn::If"][1 if value else 2]
+                return _DROPPED if chosen == _NO_VALUE else resolve(chosen)
+            resolved = {k: resolve(v) for k, v in node.items()}
+            return {k: v for k, v in resolved.items() if v is not _DROPPED}
+        if isinstance(node, list):
+            return [item for item in map(resolve, node) if item is not _DROPPED]
+        return node
+
+    for section in ("Resources", "Outputs"):
+        for key, body in list(template.get(section, {}).items()):
+            if body.get("Condition") == name:
+                if value:
+                    del body["Condition"]
+                else:
+                    del template[section][key]
+    del template["Conditions"][name]
+    return resolve(template)
+
+
 def merge_template(
-    stage: str, functions: list[ChaliceFunction], log_retention: bool
+    stage: str,
+    functions: list[ChaliceFunction],
+    log_retention: bool,
+    clear_env: Iterable[str] = (),
 ) -> dict[str, Any]:
     template = cfn_yaml.load(TEMPLATE_PATH)
+    template = resolve_condition(template, "HasApi", True)
+    template = resolve_condition(template, "UseCognito", False)
     params = template["Parameters"]
     del params["ApiId"]
-    del template["Conditions"]["HasApi"]
+    del params["AuthMode"]
     del template["Outputs"]["ApiId"]
+    template["Outputs"]["AuthMode"]["Value"] = "token"
     params["Stage"]["Default"] = stage
     names = param_names(stage)
     for secret in SECRETS:
@@ -65,8 +107,6 @@ def merge_template(
     params["ApiStageName"]["Default"] = API_GATEWAY_STAGE
 
     config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
-    config["Origins"] = config["Origins"]["Fn::If"][1]
-    config["CacheBehaviors"] = config["CacheBehaviors"]["Fn::If"][1]
     (api_origin,) = [o for o in config["Origins"] if o["Id"] == "api"]
     api_origin["DomainName"] = {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.amazonaws.com"}
 
@@ -80,11 +120,14 @@ def merge_template(
         function_prefix="${AWS::StackName}",
         partition="${AWS::Partition}",
     )
-    environment = {
+    environment: dict[str, Any] = {
         "STAGE": {"Ref": "Stage"},
         "JOBS_TABLE": {"Ref": "JobsTable"},
         "MEDIA_BUCKET": {"Ref": "MediaBucket"},
         **{s.env: {"Ref": s.cfn_parameter} for s in SECRETS},
+        "AUTH_MODE": "token",
+        # Chalice merges the stage's environment in and a merge cannot remove keys.
+        **dict.fromkeys(clear_env, ""),
     }
     policy = cloudformation_policy(resources)
     for fn in functions:
@@ -106,10 +149,14 @@ def merge_template(
 
 
 def write_merge_template(
-    path: Path, stage: str, functions: list[ChaliceFunction], log_retention: bool
+    path: Path,
+    stage: str,
+    functions: list[ChaliceFunction],
+    log_retention: bool,
+    clear_env: Iterable[str] = (),
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    template = merge_template(stage, functions, log_retention)
+    template = merge_template(stage, functions, log_retention, clear_env)
     path.write_text(json.dumps(template, indent=2) + "\n")
     return path
 

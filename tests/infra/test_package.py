@@ -16,7 +16,7 @@ from infra_testing import REPO
 from infra.chalice_cli import SUPPORTED_RUNTIMES, ChaliceCli
 from infra.deploy import package
 from infra.names import StageResources
-from infra.package import PackageError, check_runtime
+from infra.package import PackageError, check_runtime, resolve_condition
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -109,3 +109,50 @@ def test_deploy_python_is_a_supported_runtime(monkeypatch: pytest.MonkeyPatch) -
 
 def test_packaged_path_is_under_build(packaged: dict[str, Any]) -> None:
     assert Path(packaged["path"]).parts[-3:] == ("build", "package-dev", "sam.json")
+
+
+def test_packaged_stack_is_token_mode(packaged: dict[str, Any]) -> None:
+    """The single stack carries no Cognito (see infra/package.py: it would be a cycle)."""
+    template = packaged["template"]
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Cognito")]
+    assert "AuthMode" not in template["Parameters"]
+    assert "UseCognito" not in json.dumps(template)
+    assert not [o for o in template["Outputs"] if o.startswith("Cognito")]
+    for name in ("APIHandler", "RefreshPendingJobs"):
+        env = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert env["AUTH_MODE"] == "token"
+        assert not [k for k in env if k.startswith("COGNITO_")]
+    headers = template["Resources"]["SecurityHeadersPolicy"]["Properties"]
+    csp = headers["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+    assert "connect-src 'self';" in csp["ContentSecurityPolicy"]
+
+
+def test_resolve_condition_keeps_other_conditions() -> None:
+    template = {
+        "Conditions": {"A": {"Fn::Equals": ["x", "y"]}, "B": {"Fn::Equals": ["x", "x"]}},
+        "Resources": {
+            "Only": {"Type": "T", "Condition": "A"},
+            "Both": {
+                "Type": "T",
+                "Properties": {
+                    "P": {"Fn::If": ["A", "yes", {"Ref": "AWS::NoValue"}]},
+                    "Q": {"Fn::If": ["A", "yes", "no"]},
+                    "L": [1, {"Fn::If": ["A", 2, {"Ref": "AWS::NoValue"}]}],
+                    "Other": {"Fn::If": ["B", 1, {"Ref": "AWS::NoValue"}]},
+                },
+            },
+        },
+        "Outputs": {"O": {"Condition": "A", "Value": "v"}},
+    }
+    off = resolve_condition(json.loads(json.dumps(template)), "A", False)
+    assert off["Conditions"] == {"B": {"Fn::Equals": ["x", "x"]}}
+    assert list(off["Resources"]) == ["Both"] and off["Outputs"] == {}
+    assert off["Resources"]["Both"]["Properties"] == {
+        "Q": "no",
+        "L": [1],
+        "Other": {"Fn::If": ["B", 1, {"Ref": "AWS::NoValue"}]},
+    }
+    on = resolve_condition(json.loads(json.dumps(template)), "A", True)
+    assert on["Resources"]["Only"] == {"Type": "T"}
+    assert on["Resources"]["Both"]["Properties"]["L"] == [1, 2]
+    assert on["Outputs"] == {"O": {"Value": "v"}}

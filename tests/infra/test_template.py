@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cfnlint.api import lint_file
 
 from infra import cfn_yaml
-from infra.names import StageResources
+from infra.names import COGNITO_OUTPUTS, StageResources
+from infra.package import resolve_condition
 from infra.stack import TEMPLATE_PATH
 
 CSP = (
@@ -25,8 +28,27 @@ def template() -> dict[str, Any]:
     return cfn_yaml.load(TEMPLATE_PATH)
 
 
+HOSTED_UI = "https://${AppName}-${Stage}-${AWS::AccountId}.auth.${AWS::Region}.amazoncognito.com"
+SITE = "https://${Distribution.DomainName}/"
+
+
 def test_cfn_lint_clean() -> None:
     matches = lint_file(TEMPLATE_PATH)
+    assert not matches, "\n".join(str(m) for m in matches)
+
+
+@pytest.mark.parametrize("mode", ["token", "cognito"])
+def test_cfn_lint_clean_in_each_auth_mode(mode: str, tmp_path: Path) -> None:
+    """The template as CloudFormation sees it with AuthMode fixed (conditions resolved)."""
+    template = resolve_condition(cfn_yaml.load(TEMPLATE_PATH), "UseCognito", mode == "cognito")
+    del template["Parameters"]["AuthMode"]
+    template["Outputs"]["AuthMode"]["Value"] = mode
+    assert "UseCognito" not in json.dumps(template)
+    types = {body["Type"] for body in template["Resources"].values()}
+    assert ("AWS::Cognito::UserPool" in types) is (mode == "cognito")
+    path = tmp_path / f"template-{mode}.json"
+    path.write_text(json.dumps(template))
+    matches = lint_file(path)
     assert not matches, "\n".join(str(m) for m in matches)
 
 
@@ -103,7 +125,14 @@ def test_distribution_routes_api_uncached(template: dict[str, Any]) -> None:
 def test_security_headers(template: dict[str, Any]) -> None:
     config = template["Resources"]["SecurityHeadersPolicy"]["Properties"]
     headers = config["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] == CSP
+    condition, cognito_csp, token_csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"][
+        "Fn::If"
+    ]
+    assert condition == "UseCognito"
+    assert token_csp == CSP
+    # with Cognito the UI may also call the hosted UI (token endpoint), and nothing else
+    connect = "connect-src 'self';"
+    assert cognito_csp == {"Fn::Sub": CSP.replace(connect, f"connect-src 'self' {HOSTED_UI};")}
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert headers["ContentTypeOptions"]["Override"] is True
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
@@ -121,8 +150,97 @@ def test_outputs_cover_the_app_environment(template: dict[str, Any]) -> None:
     needed |= {"DistributionId", "SiteUrl"}
     assert needed <= outputs
     fake = {name: name for name in outputs}
-    env = StageResources.from_outputs("dev", fake, "us-east-1", "123456789012").environment()
-    assert set(env) == {
+    app_env = {
         "STAGE", "JOBS_TABLE", "MEDIA_BUCKET", "VIDEOS_API_KEY_PARAM",
-        "VIDEOS_WEBHOOK_SECRET_PARAM", "AUTH_TOKENS_PARAM",
+        "VIDEOS_WEBHOOK_SECRET_PARAM", "AUTH_TOKENS_PARAM", "AUTH_MODE",
     }  # fmt: skip
+    token = StageResources.from_outputs(
+        "dev", {**fake, "AuthMode": "token"}, "us-east-1", "123456789012"
+    )
+    assert set(token.environment()) == app_env
+    assert token.environment()["AUTH_MODE"] == "token"
+    cognito = StageResources.from_outputs(
+        "dev", {**fake, "AuthMode": "cognito"}, "us-east-1", "123456789012"
+    )
+    assert set(cognito.environment()) == app_env | set(COGNITO_OUTPUTS)
+    assert cognito.environment()["COGNITO_CLIENT_ID"] == "CognitoClientId"
+
+
+def test_auth_mode_parameter(template: dict[str, Any]) -> None:
+    param = template["Parameters"]["AuthMode"]
+    assert param["Default"] == "token"
+    assert param["AllowedValues"] == ["token", "cognito"]
+    assert template["Conditions"]["UseCognito"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "cognito"]}
+    cognito = [n for n, r in template["Resources"].items() if r["Type"].startswith("AWS::Cognito")]
+    assert sorted(cognito) == ["UserPool", "UserPoolClient", "UserPoolDomain"]
+    for name in cognito:
+        assert template["Resources"][name]["Condition"] == "UseCognito", name
+    for output in COGNITO_OUTPUTS.values():
+        assert template["Outputs"][output]["Condition"] == "UseCognito", output
+    assert template["Outputs"]["AuthMode"] == {"Value": {"Ref": "AuthMode"}}
+
+
+def test_user_pool_is_invite_only_and_strict(template: dict[str, Any]) -> None:
+    pool = template["Resources"]["UserPool"]
+    props = pool["Properties"]
+    # jobs are keyed by `sub`: the pool outlives the stack and replacements, like the table
+    assert pool["DeletionPolicy"] == pool["UpdateReplacePolicy"] == "Retain"
+    assert props["DeletionProtection"] == {"Fn::If": ["IsProd", "ACTIVE", "INACTIVE"]}
+    assert props["UsernameAttributes"] == ["email"]
+    assert props["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert props["AutoVerifiedAttributes"] == ["email"]
+    admin_only = props["AdminCreateUserConfig"]
+    assert admin_only["AllowAdminCreateUserOnly"] is True
+    message = admin_only["InviteMessageTemplate"]["EmailMessage"]["Fn::Sub"]
+    assert "{username}" in message and "{####}" in message and SITE in message
+    password = props["Policies"]["PasswordPolicy"]
+    assert password["MinimumLength"] >= 12
+    assert all(password[f"Require{kind}"] for kind in ("Lowercase", "Uppercase", "Numbers"))
+    assert password["RequireSymbols"] is True
+    assert password["TemporaryPasswordValidityDays"] <= 7
+    assert props["MfaConfiguration"] == "OPTIONAL"
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert props["AccountRecoverySetting"] == {
+        "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]
+    }
+    assert "LambdaConfig" not in props  # no trigger could open sign-up again
+
+
+def test_app_client_is_public_code_grant_to_the_site(template: dict[str, Any]) -> None:
+    props = template["Resources"]["UserPoolClient"]["Properties"]
+    assert props["UserPoolId"] == {"Ref": "UserPool"}
+    assert props["GenerateSecret"] is False
+    assert props["AllowedOAuthFlowsUserPoolClient"] is True
+    assert props["AllowedOAuthFlows"] == ["code"]
+    assert props["AllowedOAuthScopes"] == ["openid", "email"]
+    assert props["SupportedIdentityProviders"] == ["COGNITO"]
+    assert props["CallbackURLs"] == props["LogoutURLs"] == [{"Fn::Sub": SITE}]
+    assert props["PreventUserExistenceErrors"] == "ENABLED"
+    assert set(props["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert props["EnableTokenRevocation"] is True
+    validity = {
+        kind: (props[f"{kind}Validity"], props["TokenValidityUnits"][kind])
+        for kind in ("AccessToken", "IdToken", "RefreshToken")
+    }
+    assert validity == {
+        "AccessToken": (60, "minutes"),
+        "IdToken": (60, "minutes"),
+        "RefreshToken": (30, "days"),
+    }
+
+
+def test_hosted_ui_domain_is_the_one_output_and_allowed(template: dict[str, Any]) -> None:
+    domain = template["Resources"]["UserPoolDomain"]["Properties"]
+    assert domain["UserPoolId"] == {"Ref": "UserPool"}
+    assert domain["Domain"] == {"Fn::Sub": "${AppName}-${Stage}-${AWS::AccountId}"}
+    prefix = domain["Domain"]["Fn::Sub"]
+    assert f"https://{prefix}.auth.${{AWS::Region}}.amazoncognito.com" == HOSTED_UI
+    assert template["Outputs"]["CognitoDomain"]["Value"] == {"Fn::Sub": HOSTED_UI}
+    assert template["Outputs"]["CognitoUserPoolId"]["Value"] == {"Ref": "UserPool"}
+    assert template["Outputs"]["CognitoClientId"]["Value"] == {"Ref": "UserPoolClient"}
+    # Cognito refuses prefixes with these words; the longest default prefix fits 63 chars
+    longest = prefix.replace("${AppName}", "a" * 21).replace("${Stage}", "prod")
+    longest = longest.replace("${AWS::AccountId}", "0" * 12)
+    assert len(longest) <= 63
+    for reserved in ("aws", "amazon", "cognito"):
+        assert reserved not in template["Parameters"]["AppName"]["Default"]
