@@ -3,12 +3,18 @@
 deploy:  stack (template.yaml) -> .chalice stage env + policy from its outputs -> chalice deploy
          -> stack again with the API id (CloudFront /api/* origin) -> frontend upload ->
          CloudFront invalidation -> prints the site URL. Safe to re-run.
-destroy: chalice delete -> empty buckets -> delete stack -> delete the dev table (the prod
-         table and secrets stay unless --force).
-package: one SAM template in build/package-STAGE/ (chalice package --merge-template).
+         Auth mode: --auth-mode or $AUTH_MODE (token | cognito), else what the stage uses
+         now (its stack, else .chalice/config.json), else token. cognito adds a user pool,
+         app client and hosted UI to the stack and COGNITO_* to the stage's environment.
+destroy: chalice delete -> empty buckets -> delete stack -> delete the dev table and user
+         pool (the prod table, pool and secrets stay unless --force).
+package: one SAM template in build/package-STAGE/ (chalice package --merge-template);
+         token mode only.
 secrets: put the upstream key, webhook secret and access tokens into SSM SecureStrings.
 frontend: only upload frontend/ and invalidate (e.g. after deploying the packaged template:
          --stack-name NAME).
+invite:  add a user to a cognito stage's pool (--email); Cognito emails them a temporary
+         password (--resend: again, before their first sign-in).
 
 Only `chalice deploy`/`chalice delete` cannot run offline; they sit behind `ChaliceRunner`.
 """
@@ -19,6 +25,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,11 +39,29 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra import chalice_config, frontend, stack
 from infra.chalice_cli import ChaliceCli
-from infra.names import APP_NAME, SECRETS, STAGES, StageResources, param_names, stack_name
+from infra.names import (
+    APP_NAME,
+    AUTH_MODES,
+    COGNITO_OUTPUTS,
+    DEFAULT_AUTH_MODE,
+    SECRETS,
+    STAGES,
+    StageResources,
+    param_names,
+    stack_name,
+    user_pool_name,
+)
 from infra.package import chalice_functions, check_merged, check_runtime, write_merge_template
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ClientFactory = Callable[[str], Any]
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+PACKAGE_TOKEN_ONLY = (
+    "`make package` builds token-mode stacks only: in one stack the API function would need "
+    "the Cognito app client, whose callback URL needs CloudFront, whose /api/* origin needs "
+    "the API, which needs the function (a dependency cycle). Deploy a Cognito stage with "
+    "`AUTH_MODE=cognito make deploy STAGE=<stage>`."
+)
 
 
 class ChaliceRunner(Protocol):
@@ -46,6 +71,19 @@ class ChaliceRunner(Protocol):
 
 class DeployError(RuntimeError):
     pass
+
+
+def requested_auth_mode(flag: str | None, environ: Mapping[str, str] = os.environ) -> str | None:
+    """--auth-mode, else $AUTH_MODE, else None (the stage keeps its current mode)."""
+    mode = (flag or environ.get("AUTH_MODE", "")).strip()
+    if not mode:
+        return None
+    if mode not in AUTH_MODES:
+        raise DeployError(
+            f"AUTH_MODE={mode}: a deployed stage uses {' or '.join(AUTH_MODES)} "
+            "(none is for `make run` on loopback only)"
+        )
+    return mode
 
 
 @dataclass
@@ -64,46 +102,127 @@ class Deployer:
     def account(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
 
-    def stack_params(self, stage: str, api_id: str) -> dict[str, str]:
+    def stack_params(
+        self, stage: str, api_id: str, auth_mode: str = DEFAULT_AUTH_MODE
+    ) -> dict[str, str]:
         names = param_names(stage)
         return {
             "AppName": APP_NAME,
             "Stage": stage,
             "ApiId": api_id,
             "MediaExpirationDays": os.environ.get("MEDIA_EXPIRATION_DAYS", "0"),
+            "AuthMode": auth_mode,
             **{s.cfn_parameter: names[s.env] for s in SECRETS},
         }
 
-    def deploy_stack(self, stage: str, api_id: str) -> dict[str, str]:
-        self.say(f"Stack {stack_name(stage)} (ApiId={api_id or '-'}) ...")
+    def deploy_stack(
+        self, stage: str, api_id: str, auth_mode: str = DEFAULT_AUTH_MODE
+    ) -> dict[str, str]:
+        self.say(f"Stack {stack_name(stage)} (ApiId={api_id or '-'}, AuthMode={auth_mode}) ...")
         return stack.deploy(
             self.client("cloudformation"),
             stack_name(stage),
-            self.stack_params(stage, api_id),
+            self.stack_params(stage, api_id, auth_mode),
             template_body=self.template_body,
             tags={"app": APP_NAME, "stage": stage},
         )
 
-    def deploy(self, stage: str) -> str:
+    def resolve_auth_mode(
+        self,
+        stage: str,
+        requested: str | None,
+        existing: Mapping[str, Any] | None,
+        force: bool = False,
+    ) -> str:
+        """The requested mode, else the stack's, else .chalice/config.json's, else token.
+
+        A stage on Cognito is switched to token only with `force`: the switch detaches the
+        user pool (kept with its users), and switching back would create a new, empty one.
+        """
+        current = stack.parameters(existing).get("AuthMode", "") if existing else ""
+        remembered = current or chalice_config.stage_auth_mode(self.chalice_dir, stage)
+        mode = requested or remembered or DEFAULT_AUTH_MODE
+        if current == "cognito" and mode != "cognito" and not force:
+            raise DeployError(
+                f"Stack {stack_name(stage)} uses Cognito. Switching it to {mode} detaches its "
+                f"user pool {user_pool_name(stage)} (kept, with its users) and a later switch "
+                "back creates a new, empty pool. Unset AUTH_MODE to keep cognito, or switch "
+                f"anyway with `python -m infra.deploy deploy --stage {stage} --auth-mode "
+                f"{mode} --force`."
+            )
+        return mode
+
+    def deploy(self, stage: str, auth_mode: str | None = None, force: bool = False) -> str:
         cf = self.client("cloudformation")
         existing = stack.describe(cf, stack_name(stage))
         self.check_no_orphan_table(stage, existing)
+        mode = self.resolve_auth_mode(stage, auth_mode, existing, force)
         known_api = stack.parameters(existing).get("ApiId", "") if existing else ""
         known_api = known_api or chalice_config.deployed_rest_api_id(self.chalice_dir, stage)
 
-        outputs = self.deploy_stack(stage, known_api)
+        outputs = self.deploy_stack(stage, known_api, mode)
         resources = StageResources.from_outputs(stage, outputs, self.region, self.account())
         for path in chalice_config.write_stage(self.chalice_dir, resources):
             self.say(f"Wrote {path.relative_to(self.project_dir)} from the stack outputs")
+        if resources.cognito:
+            self.say(
+                f"Cognito user pool {resources.cognito['COGNITO_USER_POOL_ID']}, hosted UI "
+                f"{resources.cognito['COGNITO_DOMAIN']}; add users with "
+                f"`python -m infra.deploy invite --stage {stage} --email EMAIL`"
+            )
 
         self.chalice.deploy(stage)
         api_id = chalice_config.deployed_rest_api_id(self.chalice_dir, stage)
         if not api_id:
             raise DeployError(f"chalice deploy left no rest_api in .chalice/deployed/{stage}.json")
         if api_id != known_api:
-            outputs = self.deploy_stack(stage, api_id)
+            outputs = self.deploy_stack(stage, api_id, mode)
 
         return self.publish_frontend(outputs)
+
+    def invite(self, stage: str, email: str, resend: bool = False) -> str:
+        """Create a user of the stage's pool (Cognito emails a temporary password); returns
+        their user id (`sub`, what the app keys their jobs by)."""
+        email = email.strip()
+        if not EMAIL.fullmatch(email):
+            raise DeployError(f"not an email address: {email!r}")
+        existing = stack.describe(self.client("cloudformation"), stack_name(stage))
+        outputs = stack.outputs(existing) if existing else {}
+        pool = outputs.get("CognitoUserPoolId", "")
+        if not pool:
+            raise DeployError(
+                f"stage {stage} has no Cognito user pool: deploy it with "
+                f"`AUTH_MODE=cognito make deploy STAGE={stage}` first"
+            )
+        idp = self.client("cognito-idp")
+        args: dict[str, Any] = {
+            "UserPoolId": pool,
+            "Username": email,
+            "DesiredDeliveryMediums": ["EMAIL"],
+        }
+        if resend:
+            args["MessageAction"] = "RESEND"
+        else:
+            # The owner vouches for the address, so password resets can go to it at once.
+            args["UserAttributes"] = [
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ]
+        try:
+            user = idp.admin_create_user(**args)["User"]
+        except idp.exceptions.UsernameExistsException:
+            raise DeployError(
+                f"{email} is already a user of {pool}; --resend emails a new temporary "
+                "password if they have not signed in yet"
+            ) from None
+        attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+        sub = attributes.get("sub") or user["Username"]
+        site = outputs.get("SiteUrl", "")
+        self.say(
+            f"Invited {email} (user id {sub}): Cognito emails them a temporary password, "
+            f"valid 7 days; they sign in at {site}/ and choose their own."
+        )
+        return sub
 
     def publish_frontend(self, outputs: Mapping[str, str]) -> str:
         """Upload frontend/ to the stack's bucket, invalidate CloudFront, return the site URL."""
@@ -149,13 +268,17 @@ class Deployer:
             if outputs.get(key):
                 count = frontend.empty_bucket(s3, outputs[key])
                 self.say(f"Emptied s3://{outputs[key]} ({count} objects)")
+        pools = self.user_pools(stage, outputs)
         if stack.delete(cf, stack_name(stage)):
             self.say(f"Deleted stack {stack_name(stage)}")
         table = outputs.get("JobsTableName") or StageResources.for_stage(stage).table_name
         if stage == "prod" and not force:
-            self.say(f"Kept table {table} and the SSM secrets (prod; FORCE=1 deletes them)")
+            kept = f"table {table}" + "".join(f", user pool {p}" for p in pools)
+            self.say(f"Kept {kept} and the SSM secrets (prod; FORCE=1 deletes them)")
             return
         self.delete_table(table)
+        for pool in pools:
+            self.delete_user_pool(pool)
         ssm = self.client("ssm")
         for name in param_names(stage).values():
             try:
@@ -163,6 +286,36 @@ class Deployer:
                 self.say(f"Deleted SSM parameter {name}")
             except ssm.exceptions.ParameterNotFound:
                 pass
+
+    def user_pools(self, stage: str, outputs: Mapping[str, str]) -> list[str]:
+        """The stage's user pool ids: the stack's, and any other pool of the stage's name (one
+        a switch to token mode detached). CloudFormation retains pools (like the table)."""
+        pools = {outputs["CognitoUserPoolId"]} if outputs.get("CognitoUserPoolId") else set()
+        idp = self.client("cognito-idp")
+        try:
+            for page in idp.get_paginator("list_user_pools").paginate(MaxResults=60):
+                pools |= {p["Id"] for p in page["UserPools"] if p["Name"] == user_pool_name(stage)}
+        except ClientError as exc:  # a token-only deployer may not be allowed to list pools
+            if exc.response["Error"]["Code"] not in ("AccessDeniedException", "AccessDenied"):
+                raise
+        return sorted(pools)
+
+    def delete_user_pool(self, pool_id: str) -> None:
+        idp = self.client("cognito-idp")
+        try:
+            pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+        except idp.exceptions.ResourceNotFoundException:
+            return
+        if pool.get("Domain"):
+            idp.delete_user_pool_domain(Domain=pool["Domain"], UserPoolId=pool_id)
+        if pool.get("DeletionProtection") == "ACTIVE":
+            idp.update_user_pool(
+                UserPoolId=pool_id,
+                DeletionProtection="INACTIVE",
+                AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+            )
+        idp.delete_user_pool(UserPoolId=pool_id)
+        self.say(f"Deleted user pool {pool.get('Name', '')} ({pool_id}) and its users")
 
     def delete_table(self, table: str) -> None:
         ddb = self.client("dynamodb")
@@ -223,14 +376,32 @@ def merged_tokens(ssm: Any, name: str, new_entries: str) -> str:
 
 
 def package(
-    stage: str, cli: ChaliceCli, project_dir: Path = PROJECT_DIR, build: Path | None = None
+    stage: str,
+    cli: ChaliceCli,
+    project_dir: Path = PROJECT_DIR,
+    build: Path | None = None,
+    auth_mode: str | None = None,
 ) -> Path:
-    """build/package-STAGE/sam.json (+ deployment.zip): one SAM template with everything."""
-    config = chalice_config.load(project_dir / ".chalice")
+    """build/package-STAGE/sam.json (+ deployment.zip): one SAM template with everything.
+
+    Token mode only (see PACKAGE_TOKEN_ONLY); `auth_mode` as for deploy, else the stage's
+    AUTH_MODE in .chalice/config.json."""
+    chalice_dir = project_dir / ".chalice"
+    mode = auth_mode or chalice_config.stage_auth_mode(chalice_dir, stage) or DEFAULT_AUTH_MODE
+    if mode != "token":
+        source = "requested" if auth_mode else "set in .chalice/config.json"
+        raise DeployError(f"Stage {stage}: AUTH_MODE={mode} {source}. {PACKAGE_TOKEN_ONLY}")
+    config = chalice_config.load(chalice_dir)
     functions = chalice_functions(config, stage)
-    retention = "log_retention_in_days" in {**config, **config["stages"].get(stage, {})}
+    stage_config = config["stages"].get(stage, {})
+    retention = "log_retention_in_days" in {**config, **stage_config}
+    # Cognito settings a `make deploy` in cognito mode left in the stage (Chalice merges the
+    # stage's environment in): emptied, the packaged stack has no pool.
+    stale = [k for k in COGNITO_OUTPUTS if k in stage_config.get("environment_variables", {})]
     build = build or project_dir / "build"
-    merge = write_merge_template(build / f"merge-{stage}.json", stage, functions, retention)
+    merge = write_merge_template(
+        build / f"merge-{stage}.json", stage, functions, retention, clear_env=stale
+    )
     outdir = build / f"package-{stage}"
     if outdir.exists():
         shutil.rmtree(outdir)
@@ -255,16 +426,33 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=("deploy", "destroy", "package", "secrets", "frontend"))
+    parser.add_argument(
+        "command", choices=("deploy", "destroy", "package", "secrets", "frontend", "invite")
+    )
     parser.add_argument("--stage", choices=STAGES, default="dev")
-    parser.add_argument("--force", action="store_true", help="destroy: also the prod table")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="destroy: also the prod table and user pool; deploy: switch a cognito stage to token",
+    )
     parser.add_argument("--stack-name", help="frontend: the stack (default sora-studio-STAGE)")
+    parser.add_argument(
+        "--auth-mode",
+        choices=AUTH_MODES,
+        help="deploy/package: token or cognito (default: $AUTH_MODE, else the stage's current)",
+    )
+    parser.add_argument("--email", help="invite: the new user's email address")
+    parser.add_argument("--resend", action="store_true", help="invite: email the invitation again")
     args = parser.parse_args(argv)
     try:
+        if args.command == "invite" and not args.email:
+            parser.error("invite needs --email")
         if args.command == "package":
             region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
             cli = ChaliceCli(PROJECT_DIR, region=region or "us-east-1")
-            print(f"Packaged: {package(args.stage, cli).relative_to(PROJECT_DIR)}")
+            mode = requested_auth_mode(args.auth_mode)
+            template = package(args.stage, cli, auth_mode=mode)
+            print(f"Packaged: {template.relative_to(PROJECT_DIR)}")
             return 0
         session = boto3.Session()
         region = session_region(session)
@@ -273,7 +461,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         deployer = Deployer(session.client, region, ChaliceCli(PROJECT_DIR, region=region))
         if args.command == "deploy":
-            deployer.deploy(args.stage)
+            deployer.deploy(args.stage, requested_auth_mode(args.auth_mode), force=args.force)
+        elif args.command == "invite":
+            deployer.invite(args.stage, args.email, resend=args.resend)
         elif args.command == "frontend":
             deployer.publish_stack_frontend(args.stack_name or stack_name(args.stage))
         else:

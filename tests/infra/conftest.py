@@ -8,9 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import moto_cognito
 import pytest
-from infra_testing import CREDENTIALS, REGION, REPO
+from infra_testing import (
+    CREDENTIALS,
+    REGION,
+    REPO,
+    FakeChalice,
+    create_distribution,
+    moto_template,
+)
 from moto.server import ThreadedMotoServer
+
+from infra.deploy import Deployer
+
+# moto's CloudFormation lacks the Cognito types: give the (in-process) server handlers.
+moto_cognito.install()
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +77,17 @@ def project(tmp_path: Path) -> Path:
     (web / ".DS_Store").write_bytes(b"\0")
     (root / "requirements.txt").write_text("")
     return root
+
+
+@pytest.fixture
+def deployer(aws_client: Callable[[str], Any], project: Path) -> Deployer:
+    """The deploy tool on the moto server, on `project`; only Chalice is faked."""
+    dist_id, domain = create_distribution(aws_client("cloudfront"))
+    return Deployer(
+        client=aws_client,
+        region=REGION,
+        chalice=FakeChalice(project / ".chalice"),
+        project_dir=project,
+        template_body=moto_template(dist_id, domain),
+        say=lambda _: None,
+    )

@@ -62,7 +62,8 @@ def app_calls(res: StageResources) -> list[Call]:
 def moto_template(distribution_id: str, domain: str) -> str:
     """infra/template.yaml minus what moto's CloudFormation cannot create (CloudFront and
     bucket policies); the distribution, made through moto's CloudFront API, is given as
-    literal outputs. Everything else is the real template."""
+    literal outputs and as the `${Distribution.DomainName}` the Cognito resources use.
+    Everything else is the real template (the Cognito types through moto_cognito.py)."""
     template = cfn_yaml.load(TEMPLATE_PATH)
     resources = template["Resources"]
     for name in [n for n, r in resources.items() if r["Type"].startswith("AWS::CloudFront::")]:
@@ -71,7 +72,13 @@ def moto_template(distribution_id: str, domain: str) -> str:
     template["Outputs"]["DistributionId"] = {"Value": distribution_id}
     template["Outputs"]["DistributionDomainName"] = {"Value": domain}
     template["Outputs"]["SiteUrl"] = {"Value": f"https://{domain}"}
-    return json.dumps(template)
+    text = json.dumps(template)
+    assert "${Distribution." in text  # the Cognito invitation and the client's URLs
+    text = text.replace("${Distribution.DomainName}", domain)
+    assert "Distribution" not in text.replace("DistributionId", "").replace(
+        "DistributionDomainName", ""
+    ), "the template refers to the distribution in a way this helper does not replace"
+    return text
 
 
 def create_distribution(cloudfront: Any) -> tuple[str, str]:
@@ -90,3 +97,25 @@ def create_distribution(cloudfront: Any) -> tuple[str, str]:
     }  # fmt: skip
     dist = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
     return dist["Id"], dist["DomainName"]
+
+
+class FakeChalice:
+    """Stands in for `chalice deploy/delete`: records the state file Chalice would write."""
+
+    def __init__(self, chalice_dir: Path, rest_api_id: str = "a1b2c3d4e5") -> None:
+        self.chalice_dir = chalice_dir
+        self.rest_api_id = rest_api_id
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def deploy(self, stage: str) -> None:
+        config = json.loads((self.chalice_dir / "config.json").read_text())
+        self.calls.append(("deploy", stage, config["stages"][stage]["environment_variables"]))
+        deployed = self.chalice_dir / "deployed"
+        deployed.mkdir(exist_ok=True)
+        state = {"resources": [{"name": "rest_api", "resource_type": "rest_api",
+                                "rest_api_id": self.rest_api_id}]}  # fmt: skip
+        (deployed / f"{stage}.json").write_text(json.dumps(state))
+
+    def delete(self, stage: str) -> None:
+        self.calls.append(("delete", stage, {}))
+        (self.chalice_dir / "deployed" / f"{stage}.json").unlink()

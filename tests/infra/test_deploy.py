@@ -3,54 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_testing import REGION, app_calls, create_distribution, moto_template
+from infra_testing import REGION, REPO, app_calls
 
 from infra import frontend
-from infra.deploy import Deployer, DeployError
-from infra.iam import missing
+from infra.deploy import Deployer, DeployError, main, requested_auth_mode
+from infra.iam import CallRecorder, missing
 from infra.names import StageResources
+from infra.policy import build_policy
 
 ACCOUNT = "123456789012"  # moto's
-
-
-class FakeChalice:
-    """Stands in for `chalice deploy/delete`: records the state file Chalice would write."""
-
-    def __init__(self, chalice_dir: Path, rest_api_id: str = "a1b2c3d4e5") -> None:
-        self.chalice_dir = chalice_dir
-        self.rest_api_id = rest_api_id
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
-
-    def deploy(self, stage: str) -> None:
-        config = json.loads((self.chalice_dir / "config.json").read_text())
-        self.calls.append(("deploy", stage, config["stages"][stage]["environment_variables"]))
-        deployed = self.chalice_dir / "deployed"
-        deployed.mkdir(exist_ok=True)
-        state = {"resources": [{"name": "rest_api", "resource_type": "rest_api",
-                                "rest_api_id": self.rest_api_id}]}  # fmt: skip
-        (deployed / f"{stage}.json").write_text(json.dumps(state))
-
-    def delete(self, stage: str) -> None:
-        self.calls.append(("delete", stage, {}))
-        (self.chalice_dir / "deployed" / f"{stage}.json").unlink()
-
-
-@pytest.fixture
-def deployer(aws_client: Callable[[str], Any], project: Path) -> Deployer:
-    dist_id, domain = create_distribution(aws_client("cloudfront"))
-    return Deployer(
-        client=aws_client,
-        region=REGION,
-        chalice=FakeChalice(project / ".chalice"),
-        project_dir=project,
-        template_body=moto_template(dist_id, domain),
-        say=lambda _: None,
-    )
 
 
 def stack_params(aws_client: Callable[[str], Any], stage: str) -> dict[str, str]:
@@ -184,3 +151,211 @@ def test_frontend_alone_for_a_packaged_stack(
     assert "index.html" in frontend.list_keys(aws_client("s3"), bucket)
     with pytest.raises(DeployError, match="no stack"):
         deployer.publish_stack_frontend("other-stack")
+
+
+# --- AuthMode=cognito: user pool, app client, hosted UI domain, invitations -----------------
+
+HOSTED_UI = f"https://sora-studio-dev-{ACCOUNT}.auth.{REGION}.amazoncognito.com"
+COGNITO_ENV = ("COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_DOMAIN")
+
+
+def stage_env(project: Path, stage: str = "dev") -> dict[str, str]:
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    return config["stages"][stage]["environment_variables"]
+
+
+def pools_named(aws_client: Callable[[str], Any], name: str) -> list[str]:
+    pools = aws_client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+    return [p["Id"] for p in pools if p["Name"] == name]
+
+
+def test_deploy_with_cognito(deployer: Deployer, aws_client: Callable[[str], Any]) -> None:
+    project = deployer.project_dir
+    site = deployer.deploy("dev", auth_mode="cognito")
+    assert stack_params(aws_client, "dev")["AuthMode"] == "cognito"
+
+    # the stack made one pool, its client and its domain; the stage environment names them
+    (pool_id,) = pools_named(aws_client, "sora-studio-dev-users")
+    idp = aws_client("cognito-idp")
+    (client,) = idp.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"]
+    env = stage_env(project)
+    assert {k: env[k] for k in ("AUTH_MODE", *COGNITO_ENV)} == {
+        "AUTH_MODE": "cognito",
+        "COGNITO_USER_POOL_ID": pool_id,
+        "COGNITO_CLIENT_ID": client["ClientId"],
+        "COGNITO_DOMAIN": HOSTED_UI,
+    }
+    domain = idp.describe_user_pool_domain(Domain=f"sora-studio-dev-{ACCOUNT}")
+    assert domain["DomainDescription"]["UserPoolId"] == pool_id
+    (call,) = deployer.chalice.calls  # chalice deploy saw them
+    assert call[2]["COGNITO_CLIENT_ID"] == client["ClientId"]
+
+    # the app accepts that environment and checks tokens against this pool
+    from chalicelib.config import load_settings
+
+    settings = load_settings({**env, "AWS_REGION": REGION})
+    assert settings.auth_mode == "cognito"
+    assert settings.cognito_issuer == f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}"
+    assert settings.cognito_domain == HOSTED_UI
+
+    # invite-only pool, strict passwords, optional TOTP, recovery by verified email
+    pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert f"{site}/" in pool["AdminCreateUserConfig"]["InviteMessageTemplate"]["EmailMessage"]
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["DeletionProtection"] == "INACTIVE"  # dev
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 12
+    assert pool["AccountRecoverySetting"]["RecoveryMechanisms"] == [
+        {"Name": "verified_email", "Priority": 1}
+    ]
+    mfa = idp.get_user_pool_mfa_config(UserPoolId=pool_id)
+    assert mfa["MfaConfiguration"] == "OPTIONAL"
+    assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
+
+    # public client: code grant back to the site, no secret
+    details = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"])
+    details = details["UserPoolClient"]
+    assert "ClientSecret" not in details
+    assert details["AllowedOAuthFlows"] == ["code"]
+    assert details["AllowedOAuthScopes"] == ["openid", "email"]
+    assert details["CallbackURLs"] == details["LogoutURLs"] == [f"{site}/"]
+    assert details["SupportedIdentityProviders"] == ["COGNITO"]
+    assert details["PreventUserExistenceErrors"] == "ENABLED"
+    assert (details["AccessTokenValidity"], details["RefreshTokenValidity"]) == (60, 30)
+
+    # the Lambda policy is the token-mode one: token checks need no AWS permission
+    policy = json.loads((project / ".chalice" / "policy-dev.json").read_text())
+    assert policy == build_policy(StageResources.for_stage("dev", REGION, ACCOUNT))
+
+    # a fresh checkout (committed config says token) keeps the stack's choice and its pool
+    shutil.copy(REPO / ".chalice" / "config.json", project / ".chalice" / "config.json")
+    deployer.deploy("dev")
+    assert stage_env(project) == env
+    assert pools_named(aws_client, "sora-studio-dev-users") == [pool_id]
+
+
+def test_token_mode_writes_nothing_cognito(
+    deployer: Deployer, aws_client: Callable[[str], Any]
+) -> None:
+    project = deployer.project_dir
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    stale = {"COGNITO_USER_POOL_ID": "us-east-1_old", "COGNITO_CLIENT_ID": "old"}
+    config["stages"]["dev"]["environment_variables"].update(stale)
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+
+    deployer.deploy("dev")
+
+    env = stage_env(project)
+    assert env["AUTH_MODE"] == "token"
+    assert not [k for k in env if k.startswith("COGNITO_")]
+    assert stack_params(aws_client, "dev")["AuthMode"] == "token"
+    outputs = aws_client("cloudformation").describe_stacks(StackName="sora-studio-dev")
+    keys = {o["OutputKey"] for o in outputs["Stacks"][0]["Outputs"]}
+    assert not keys & {"CognitoUserPoolId", "CognitoClientId", "CognitoDomain"}
+    assert aws_client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"] == []
+    with pytest.raises(DeployError, match="no Cognito user pool"):
+        deployer.invite("dev", "alice@example.com")
+
+
+def test_mode_remembered_from_the_config(
+    deployer: Deployer, aws_client: Callable[[str], Any]
+) -> None:
+    project = deployer.project_dir
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    config["stages"]["dev"]["environment_variables"]["AUTH_MODE"] = "cognito"
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    deployer.deploy("dev")
+    assert stack_params(aws_client, "dev")["AuthMode"] == "cognito"
+    assert stage_env(project)["COGNITO_DOMAIN"] == HOSTED_UI
+
+    config["stages"]["dev"]["environment_variables"]["AUTH_MODE"] = "none"
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RuntimeError, match="AUTH_MODE=none"):
+        deployer.resolve_auth_mode("dev", requested=None, existing=None)  # no stack yet
+
+
+def test_switching_a_cognito_stage_to_token_needs_force(
+    deployer: Deployer, aws_client: Callable[[str], Any]
+) -> None:
+    deployer.deploy("dev", auth_mode="cognito")
+    with pytest.raises(DeployError, match="--force"):
+        deployer.deploy("dev", auth_mode="token")
+    assert stage_env(deployer.project_dir)["AUTH_MODE"] == "cognito"
+
+    deployer.deploy("dev", auth_mode="token", force=True)
+    env = stage_env(deployer.project_dir)
+    assert env["AUTH_MODE"] == "token"
+    assert not [k for k in env if k.startswith("COGNITO_")]
+    assert stack_params(aws_client, "dev")["AuthMode"] == "token"
+
+
+def test_invite(deployer: Deployer, aws_client: Callable[[str], Any]) -> None:
+    deployer.deploy("dev", auth_mode="cognito")
+    pool_id = stage_env(deployer.project_dir)["COGNITO_USER_POOL_ID"]
+    idp = aws_client("cognito-idp")
+
+    sub = deployer.invite("dev", "alice@example.com")
+
+    (user,) = idp.list_users(UserPoolId=pool_id)["Users"]
+    attributes = {a["Name"]: a["Value"] for a in user["Attributes"]}
+    assert attributes == {"email": "alice@example.com", "email_verified": "true", "sub": sub}
+    assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD"  # the emailed temporary password
+    with pytest.raises(DeployError, match="already a user"):
+        deployer.invite("dev", "alice@example.com")
+    with pytest.raises(DeployError, match="not an email"):
+        deployer.invite("dev", "alice")
+
+    # the pool holds users to its password policy
+    weak, strong = "Sh0rt!pw", "Long-enough-passw0rd"
+    with pytest.raises(idp.exceptions.InvalidPasswordException):
+        idp.admin_set_user_password(UserPoolId=pool_id, Username=sub, Password=weak, Permanent=True)
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=sub, Password=strong, Permanent=True)
+
+    # --resend asks Cognito to email the invitation again (moto 5.2 then adds a second user
+    # instead of answering with the first, so only the request is checked)
+    recorder = CallRecorder()
+    with recorder.recording() as calls:
+        deployer.invite("dev", "alice@example.com", resend=True)
+    (create,) = [c for c in calls if c.operation == "AdminCreateUser"]
+    assert create.params == {
+        "UserPoolId": pool_id,
+        "Username": "alice@example.com",
+        "DesiredDeliveryMediums": ["EMAIL"],
+        "MessageAction": "RESEND",
+    }
+
+
+def test_destroy_deletes_the_dev_pool_and_keeps_prod_unless_forced(
+    deployer: Deployer, aws_client: Callable[[str], Any]
+) -> None:
+    deployer.deploy("dev", auth_mode="cognito")
+    deployer.invite("dev", "alice@example.com")
+    deployer.destroy("dev")
+    assert pools_named(aws_client, "sora-studio-dev-users") == []
+
+    deployer.deploy("prod", auth_mode="cognito")
+    (pool_id,) = pools_named(aws_client, "sora-studio-prod-users")
+    idp = aws_client("cognito-idp")
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["DeletionProtection"] == (
+        "ACTIVE"
+    )
+    deployer.destroy("prod")
+    assert pools_named(aws_client, "sora-studio-prod-users") == [pool_id]  # users kept
+    deployer.destroy("prod", force=True)
+    assert pools_named(aws_client, "sora-studio-prod-users") == []
+
+
+def test_requested_auth_mode() -> None:
+    assert requested_auth_mode(None, {}) is None
+    assert requested_auth_mode(None, {"AUTH_MODE": " "}) is None
+    assert requested_auth_mode(None, {"AUTH_MODE": "cognito"}) == "cognito"
+    assert requested_auth_mode("token", {"AUTH_MODE": "cognito"}) == "token"
+    with pytest.raises(DeployError, match="none is for `make run`"):
+        requested_auth_mode(None, {"AUTH_MODE": "none"})
+
+
+def test_invite_needs_an_email(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["invite", "--stage", "dev"])
+    assert exit_.value.code == 2
+    assert "invite needs --email" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from cfnlint.api import lint_file
 from infra_testing import REPO
 
 from infra.chalice_cli import SUPPORTED_RUNTIMES, ChaliceCli
-from infra.deploy import package
+from infra.deploy import DeployError, package
 from infra.names import StageResources
 from infra.package import PackageError, check_runtime, resolve_condition
 
@@ -125,6 +125,67 @@ def test_packaged_stack_is_token_mode(packaged: dict[str, Any]) -> None:
     headers = template["Resources"]["SecurityHeadersPolicy"]["Properties"]
     csp = headers["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
     assert "connect-src 'self';" in csp["ContentSecurityPolicy"]
+
+
+class _Stop(Exception):
+    pass
+
+
+class MergeOnlyCli:
+    """Stands in for `chalice package`: keeps the merge template it was given, then stops."""
+
+    merge: dict[str, Any] | None = None
+
+    def package(self, stage: str, merge_template: Path, outdir: Path) -> None:
+        self.merge = json.loads(merge_template.read_text())
+        raise _Stop
+
+
+@pytest.fixture
+def chalice_project(tmp_path: Path) -> Path:
+    (tmp_path / ".chalice").mkdir()
+    shutil.copy(REPO / ".chalice" / "config.json", tmp_path / ".chalice" / "config.json")
+    return tmp_path
+
+
+def set_stage_env(project: Path, **values: str) -> None:
+    path = project / ".chalice" / "config.json"
+    config = json.loads(path.read_text())
+    config["stages"]["dev"]["environment_variables"].update(values)
+    path.write_text(json.dumps(config))
+
+
+def test_package_refuses_cognito(chalice_project: Path) -> None:
+    cli = MergeOnlyCli()
+    with pytest.raises(DeployError, match="token-mode stacks only"):
+        package("dev", cli, project_dir=chalice_project, auth_mode="cognito")  # type: ignore[arg-type]
+    set_stage_env(chalice_project, AUTH_MODE="cognito")  # left by `AUTH_MODE=cognito make deploy`
+    with pytest.raises(DeployError, match=r"AUTH_MODE=cognito set in \.chalice/config\.json"):
+        package("dev", cli, project_dir=chalice_project)  # type: ignore[arg-type]
+    assert cli.merge is None  # refused before Chalice ran
+
+
+def test_package_in_token_mode_empties_cognito_settings_left_in_the_stage(
+    chalice_project: Path,
+) -> None:
+    set_stage_env(
+        chalice_project,
+        AUTH_MODE="cognito",
+        COGNITO_USER_POOL_ID="us-east-1_abc",
+        COGNITO_CLIENT_ID="client",
+        COGNITO_DOMAIN="https://x.auth.us-east-1.amazoncognito.com",
+    )
+    cli = MergeOnlyCli()
+    with pytest.raises(_Stop):
+        package("dev", cli, project_dir=chalice_project, auth_mode="token")  # type: ignore[arg-type]
+    assert cli.merge is not None
+    env = cli.merge["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["AUTH_MODE"] == "token"
+    assert {k: env[k] for k in env if k.startswith("COGNITO_")} == {
+        "COGNITO_USER_POOL_ID": "",
+        "COGNITO_CLIENT_ID": "",
+        "COGNITO_DOMAIN": "",
+    }
 
 
 def test_resolve_condition_keeps_other_conditions() -> None:
