@@ -1,5 +1,5 @@
 // The one place that talks to the backend. Every call goes through request(),
-// so auth (e.g. an Authorization header) can be added here later in one spot.
+// which adds the bearer token when sign-in is on (auth.js).
 
 export const API_BASE = '/api';
 
@@ -22,13 +22,18 @@ export function parseRetryAfter(value) {
   return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
-export async function request(path, { method = 'GET', body, headers = {}, signal } = {}) {
+let auth = null; // set by auth.js: token(), and renew() after a 401
+export const useAuth = (a) => { auth = a; };
+
+export async function request(path, options = {}, retry = true) {
+  const { method = 'GET', body, headers = {}, signal } = options;
+  const token = await auth?.token();
   const init = {
     method,
     signal,
     credentials: 'same-origin',
     cache: 'no-store',
-    headers: { Accept: 'application/json', ...headers },
+    headers: { Accept: 'application/json', ...(token && { Authorization: `Bearer ${token}` }), ...headers },
   };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
@@ -47,10 +52,12 @@ export async function request(path, { method = 'GET', body, headers = {}, signal
   try { data = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (!res.ok) {
     const e = (data && data.error) || {};
-    throw new ApiError(res.status, e.code || `http_${res.status}`, e.message || res.statusText || 'Request failed', {
+    const err = new ApiError(res.status, e.code || `http_${res.status}`, e.message || res.statusText || 'Request failed', {
       field: e.field || null,
       retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
     });
+    if (res.status === 401 && retry && await auth?.renew(err, token)) return request(path, options, false);
+    throw err;
   }
   return data;
 }

@@ -230,7 +230,9 @@ async function boot() {
   $('boot-error').hidden = true;
   $('submit').disabled = true;
   try {
-    start(await api.getConfig());
+    const config = await api.getConfig();
+    if (config.auth && config.auth.mode !== 'none') await (await import('./auth.js')).signIn(config.auth);
+    start(config);
   } catch (err) {
     $('boot-error-text').textContent = `The studio could not start: ${fmt.describeApiError(err)}`;
     $('boot-error').hidden = false;

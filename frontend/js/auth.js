@@ -1,0 +1,167 @@
+// Sign-in, loaded with import() only when GET /api/config says auth.mode is not "none".
+// token mode: the access token is asked for once in a dialog and kept in sessionStorage;
+// cognito mode: the hosted UI with the authorization code + PKCE flow (auth-cognito.js).
+// api.js's request() asks the active mode for the bearer token and, after a 401, for a
+// new one (then retries once). Media URLs are signed by the server and need no header.
+
+import { request, useAuth } from './api.js';
+import { $, el } from './dom.js';
+
+// sessionStorage: this tab only, gone when it closes. Never throws (storage may be off).
+export const session = {
+  get(key) {
+    try { return JSON.parse(sessionStorage.getItem(key)); } catch { return null; }
+  },
+  set(key, value) {
+    try { sessionStorage.setItem(key, JSON.stringify(value)); } catch { /* private mode */ }
+  },
+  drop(key) {
+    try { sessionStorage.removeItem(key); } catch { /* private mode */ }
+  },
+};
+
+// A modal sign-in dialog. `submit(value)` resolves to an error message to show (the dialog
+// stays open, asking again) or to '' when signed in. Resolves true when signed in, false
+// when dismissed (Escape or Cancel).
+export function ask({ text, error = '', field = null, action = 'Sign in', busy = 'Checking…', submit }) {
+  $('auth-dialog')?.close();
+  const dialog = el('dialog', 'auth');
+  dialog.id = 'auth-dialog';
+  dialog.setAttribute('aria-labelledby', 'auth-title');
+  dialog.setAttribute('aria-describedby', 'auth-text auth-error');
+  const form = el('form');
+  const title = el('h2', '', 'Sign in to Sora Studio');
+  title.id = 'auth-title';
+  const intro = el('p', '', text);
+  intro.id = 'auth-text';
+  const problem = el('p', 'form-error', error);
+  problem.id = 'auth-error';
+  problem.setAttribute('role', 'alert');
+  problem.hidden = !error;
+  form.append(title, intro);
+  let input = null;
+  if (field) {
+    const label = el('label', '', field);
+    label.htmlFor = 'auth-input';
+    input = el('input');
+    input.id = 'auth-input';
+    input.type = 'password';
+    input.required = true;
+    input.autocomplete = 'off';
+    input.spellcheck = false;
+    input.setAttribute('aria-describedby', 'auth-error');
+    form.append(label, input);
+  }
+  const go = el('button', 'btn btn-primary', action);
+  go.type = 'submit';
+  const cancel = el('button', 'btn btn-quiet', 'Cancel');
+  cancel.type = 'button';
+  const actions = el('div', 'dialog-actions');
+  actions.append(cancel, go);
+  form.append(problem, actions);
+  dialog.append(form);
+
+  return new Promise((resolve) => {
+    let done = false;
+    cancel.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => { dialog.remove(); resolve(done); });
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const value = input ? input.value.trim() : '';
+      if (input && !value) {
+        problem.textContent = `Enter your ${field.toLowerCase()}.`;
+        problem.hidden = false;
+        input.focus();
+        return;
+      }
+      go.disabled = true;
+      go.textContent = busy;
+      const message = await submit(value);
+      go.disabled = false;
+      go.textContent = action;
+      if (!message) {
+        done = true;
+        dialog.close();
+        return;
+      }
+      problem.textContent = message;
+      problem.hidden = false;
+      input?.select();
+      (input || go).focus();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    (input || go).focus();
+  });
+}
+
+// token mode: one opaque access token, checked against GET /api/usage before it is kept.
+function tokenMode() {
+  const KEY = 'studio.token';
+  let asking = null;
+
+  async function check(token) {
+    try {
+      await request('/usage', { headers: { Authorization: `Bearer ${token}` } }, false);
+    } catch (err) {
+      return err.status === 401
+        ? err.message || 'That access token was not accepted.'
+        : `Could not check the token: ${err.message}`;
+    }
+    session.set(KEY, token);
+    return '';
+  }
+
+  return {
+    token: () => session.get(KEY),
+    signedIn: () => Boolean(session.get(KEY)),
+    // A 401: unless another request already got a new token, drop this one and ask again,
+    // with the server's reason (e.g. expired). One dialog however many requests failed.
+    async renew(err, used) {
+      const now = session.get(KEY);
+      if (now && now !== used) return true;
+      session.drop(KEY);
+      asking ||= ask({
+        text: 'This studio is private. Paste the access token you were given. It is kept in this tab only, until you sign out or close it.',
+        error: used ? err.message : '',
+        field: 'Access token',
+        submit: check,
+      }).finally(() => { asking = null; });
+      return asking;
+    },
+    signOut() {
+      session.drop(KEY);
+      location.reload(); // nothing of this user's stays on screen
+    },
+  };
+}
+
+export async function signIn(config) {
+  if (!document.querySelector('link[href="css/auth.css"]')) {
+    const css = el('link');
+    css.rel = 'stylesheet';
+    css.href = 'css/auth.css';
+    document.head.append(css);
+  }
+  const mode = config.mode === 'cognito'
+    ? await (await import('./auth-cognito.js')).cognitoMode(config)
+    : tokenMode();
+  let button = $('sign-out');
+  if (!button) {
+    button = el('button', 'btn btn-small btn-quiet sign-out', 'Sign out');
+    button.type = 'button';
+    button.id = 'sign-out';
+    document.querySelector('.topbar').append(button);
+  }
+  button.onclick = () => mode.signOut();
+  const sync = () => { button.hidden = !mode.signedIn(); };
+  useAuth({
+    token: () => mode.token(),
+    async renew(err, used) {
+      const ok = await mode.renew(err, used);
+      sync();
+      return ok;
+    },
+  });
+  sync();
+}
