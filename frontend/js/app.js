@@ -70,6 +70,12 @@ function start(config) {
     onRecovered: () => notice(''),
   });
 
+  // Budget and videos in progress, under the form.
+  const showUsage = () => api.request('/usage').then((u) => {
+    $('usage').textContent = `Budget left today ${fmt.money(u.remaining_today_usd)} of ${fmt.money(u.daily_budget_usd)} · In progress ${u.pending} of ${u.max_pending}`;
+    $('usage').hidden = false;
+  }, () => {});
+
   function summarize() {
     const jobs = store.all();
     const spend = jobs.reduce((sum, j) => sum + (Number(j.estimated_cost_usd) || 0), 0);
@@ -94,6 +100,7 @@ function start(config) {
       const what = `“${fmt.truncate(event.job.prompt, 40)}”`;
       if (event.job.status === 'completed') announce(`${what} is ready to watch.`);
       else if (event.job.status === 'failed') announce(`${what} failed: ${fmt.describeFailure(event.job.error_code).title}.`);
+      if (!fmt.isPending(event.job)) showUsage();
     }
     if (event.type !== 'update') summarize();
   });
@@ -148,6 +155,7 @@ function start(config) {
     }
     announce('Video queued.');
     poller.kick();
+    showUsage();
   }
 
   async function runAgain(job, button) {
@@ -224,6 +232,7 @@ function start(config) {
   setTimeout(refreshTimes, 30000);
 
   loadPage(true);
+  showUsage();
 }
 
 async function boot() {
