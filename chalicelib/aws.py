@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from typing import Any
 
 import boto3
@@ -10,13 +10,24 @@ from botocore.config import Config
 
 from chalicelib.config import get_settings
 
+_lock = threading.Lock()
+_s3: Any = None
 
-@lru_cache(maxsize=1)
+
 def s3_client() -> Any:
-    settings = get_settings()
-    config = Config(signature_version="s3v4", retries={"max_attempts": 4, "mode": "standard"})
-    return boto3.client("s3", region_name=settings.region, config=config)
+    """One S3 client per process, even when many refresher threads ask at once."""
+    global _s3
+    with _lock:
+        if _s3 is None:
+            settings = get_settings()
+            config = Config(
+                signature_version="s3v4", retries={"max_attempts": 4, "mode": "standard"}
+            )
+            _s3 = boto3.client("s3", region_name=settings.region, config=config)
+        return _s3
 
 
 def reset_clients() -> None:
-    s3_client.cache_clear()
+    global _s3
+    with _lock:
+        _s3 = None

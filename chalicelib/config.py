@@ -70,7 +70,7 @@ class Settings:
     model_catalog: list[dict[str, Any]] | None = None
     log_level: str = "INFO"
     http_timeout_seconds: float = 30.0
-    refresh_concurrency: int = 8
+    refresh_concurrency: int = 16
     refresh_time_budget_seconds: float = 50.0
     media_url_ttl_seconds: int = 300
     auth_mode: str = "none"
@@ -131,7 +131,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         model_catalog=catalog,
         log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
         http_timeout_seconds=_float(env, "HTTP_TIMEOUT_SECONDS", 30.0, 1.0, 300.0),
-        refresh_concurrency=_int(env, "REFRESH_CONCURRENCY", 8, 1, 64),
+        refresh_concurrency=_int(env, "REFRESH_CONCURRENCY", 16, 1, 64),
         refresh_time_budget_seconds=_float(env, "REFRESH_TIME_BUDGET_SECONDS", 50.0, 1.0, 900.0),
         media_url_ttl_seconds=_int(env, "MEDIA_URL_TTL_SECONDS", 300, 30, 3600),
         auth_mode=_choice(env, "AUTH_MODE", "none", AUTH_MODES),

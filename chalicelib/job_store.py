@@ -15,7 +15,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from chalicelib import clock, quotas
 from chalicelib.api_errors import bad_request
-from chalicelib.models import PENDING_MARK, PENDING_STATUSES, STATUSES, JobModel
+from chalicelib.models import PENDING_MARK, PENDING_STATUSES, STATUSES, JobModel, UpstreamLink
 
 LIST_SCAN_BUDGET = 2_000  # items a filtered list may examine per request before it pages
 
@@ -139,16 +139,18 @@ def fail(job: JobModel, code: str, message: str) -> None:
 
 
 def remove(job: JobModel) -> None:
-    """Delete the item. A job upstream had accepted and that never reached a terminal state
-    (deleted while rendering) gives its pending slot back here."""
+    """Delete the item and its upstream link. A job upstream had accepted that never reached
+    a terminal state (deleted while rendering) gives its pending slot back here."""
     try:
         job.delete(add_version_condition=False)
     except DeleteError as exc:
         if not is_conditional_failure(exc):
             raise
         return
-    if job.status in PENDING_STATUSES and job.upstream_id is not None:
-        quotas.release_slot(job.owner)
+    if job.upstream_id is not None:
+        UpstreamLink(f"upstream#{job.upstream_id}").delete()
+        if job.status in PENDING_STATUSES:
+            quotas.release_slot(job.owner)
 
 
 def pending_jobs() -> list[JobModel]:

@@ -129,6 +129,14 @@ def _proxy(job: JobModel, variant: str, header: str | None, download: bool) -> M
         content_type = stream.content_type
     finally:
         stream.close()
+    if download and parsed is None and total is not None and len(body) < total:
+        # A download must be the whole file; a proxied answer is capped, the archive is not.
+        raise ApiError(
+            409,
+            "not_ready",
+            "The video is still being saved; download it again in a few seconds.",
+            headers={"Retry-After": "5"},
+        )
     headers = {
         "Content-Type": content_type,
         "Accept-Ranges": "bytes",

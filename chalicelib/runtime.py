@@ -9,6 +9,7 @@ from chalicelib.config import get_settings, reset_settings
 from chalicelib.media_links import reset as reset_media_links
 from chalicelib.models import bind_models
 from chalicelib.providers import reset_providers
+from chalicelib.quotas import reset_connection
 from chalicelib.secrets import clear_cache as clear_secrets
 
 
@@ -20,4 +21,5 @@ def reset() -> None:
     reset_auth_caches()
     clear_secrets()
     reset_media_links()
+    reset_connection()
     bind_models(get_settings())

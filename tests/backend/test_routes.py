@@ -78,3 +78,20 @@ def test_moderation_failure_is_reported(client):
     final = wait_until(failed)
     assert final["error_code"] == "moderation_blocked" and final["error_message"]
     assert final["media_url"] is None
+
+
+def test_delete_of_a_completed_job_leaves_no_items_behind(client, aws):
+    from chalicelib import refresher
+    from tests.backend.helpers import wait_until
+
+    job = body(post_json(client, "/api/videos", {"prompt": "short lived"}))["job"]
+
+    def completed():
+        refresher.refresh_pending()
+        return body(get(client, f"/api/videos/{job['id']}"))["job"]["status"] == "completed"
+
+    wait_until(completed)
+    assert client.http.delete(f"/api/videos/{job['id']}").status_code == 204
+    assert table_items(aws) == []  # no job, no upstream link, no idempotency record
+    listed = aws["s3"].list_objects_v2(Bucket=aws["settings"].media_bucket)
+    assert listed.get("KeyCount", 0) == 0
