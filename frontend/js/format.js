@@ -98,9 +98,9 @@ export function wait(s) {
   return s < 5400 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 
-// The server's own sentence, minus any "Try again in N s" (shown separately, counting down).
+// The server's own sentence, minus any "Try again in N s"/"shortly" (shown separately, counting down).
 function sentence(msg, fallback) {
-  const s = String(msg || '').replace(/\s*Try again in [^.]*\.?/i, '').trim().replace(/;$/, '.') || fallback;
+  const s = String(msg || '').replace(/[;,]?\s*Try again (in [^.]*|shortly)\.?/i, '').trim().replace(/;$/, '.') || fallback;
   return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 

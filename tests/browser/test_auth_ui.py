@@ -6,6 +6,7 @@ so nothing here changes this process's environment or the shared in-process stac
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -198,6 +199,22 @@ def test_token_sign_in_then_create_play_budget_and_quota(token_page, token_stack
     assert response.json()["error"]["code"] == "daily_budget_exceeded"
     expect(error).to_contain_text("past today's budget of $1.00")
     expect(error).to_contain_text("resets at midnight UTC")
+
+    # The global cap, as the server words it (scripted: one user cannot reach it here).
+    busy = "The studio is rendering as many videos as it allows; try again shortly."
+    page.route(
+        "**/api/videos",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "30"},
+            json={"error": {"code": "server_busy", "message": busy}},
+        ),
+    )
+    submit(page, "A clip while the studio is full")
+    expect(error).to_have_text(
+        re.compile(r"^The studio is rendering as many videos as it allows\. Try again in \d+ s\.$")
+    )
+    page.unroute("**/api/videos")
 
     api = [c for c in page.api_calls if "/media" not in c[1] and c[1] != "/config"]
     signed_in = api[api.index(("GET", "/usage", f"Bearer {WRONG_TOKEN}")) + 1 :]
