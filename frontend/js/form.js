@@ -13,7 +13,7 @@ export function createForm(form, { catalog, onCreated }) {
     prompt: $('prompt'), counter: $('prompt-counter'), model: $('model'),
     sizes: $('size-options'), seconds: $('seconds-options'), params: $('params'),
     cost: $('cost'), submit: $('submit'), error: $('form-error'), note: $('form-note'),
-    remixNote: $('remix-note'), remixSource: $('remix-source'), remixCancel: $('remix-cancel'),
+    remixNote: $('remix-note'), remixSource: $('remix-source'), remixCancel: $('remix-cancel'), ref: $('ref-field'),
   };
   const submit = createSubmission();
   let remixOf = null;
@@ -41,6 +41,7 @@ export function createForm(form, { catalog, onCreated }) {
   function renderChoices() {
     const m = catalog.model(el.model.value);
     if (!m) return;
+    el.ref.hidden = !m.supports_reference;
     const keep = current();
     const size = catalog.pick(m.sizes, keep.size, catalog.defaults.size);
     const secs = catalog.pick(m.seconds, keep.seconds, catalog.defaults.seconds);
@@ -136,9 +137,10 @@ export function createForm(form, { catalog, onCreated }) {
     const body = source ? { remix: source.id, prompt } : { prompt, ...current() };
     setSending(true);
     try {
+      if (crop) body.input_reference = await (await crop).dataUrl();
       const job = await submit(body, (key) => (source
         ? remixVideo(source.id, prompt, key)
-        : createVideo({ prompt, model: body.model, size: body.size, seconds: body.seconds }, key)));
+        : createVideo(body, key)));
       if (source) endRemix();
       onCreated(job);
     } catch (err) {
@@ -154,7 +156,7 @@ export function createForm(form, { catalog, onCreated }) {
     clearErrors();
     el.remixSource.textContent = fmt.truncate(job.prompt, 80);
     el.remixNote.hidden = false;
-    el.params.hidden = true;
+    el.params.hidden = el.ref.hidden = true;
     el.prompt.value = job.prompt;
     updateCounter();
     updateCost();
@@ -168,7 +170,7 @@ export function createForm(form, { catalog, onCreated }) {
     remixOf = null;
     el.remixNote.hidden = true;
     el.params.hidden = false;
-    updateCost();
+    renderChoices();
     setSending(false);
   }
 
@@ -179,6 +181,15 @@ export function createForm(form, { catalog, onCreated }) {
   renderChoices();
   updateCounter();
   setSending(false);
+
+  let crop;
+  const take = (e) => {
+    const file = (e.clipboardData || e.target).files?.[0];
+    if (file) (crop ||= import('./reference-crop.js')).then((m) => m.load(file), () => { crop = null; });
+  };
+  el.ref.onchange = take;
+  document.addEventListener('paste', take);
+  form.onCreated = onCreated;
 
   el.prompt.addEventListener('input', () => { updateCounter(); clearErrors('prompt'); });
   el.model.addEventListener('change', () => { clearErrors('model'); renderChoices(); });
