@@ -97,7 +97,7 @@ def reserve(owner: str, cost_usd: float) -> Reservation:
                 raise ApiError(
                     429,
                     "too_many_pending",
-                    f"You already have {settings.user_max_pending_jobs} videos in progress; "
+                    f"You already have {_videos(settings.user_max_pending_jobs)} in progress; "
                     "wait for one to finish.",
                     headers={"Retry-After": "30"},
                 ) from None
@@ -105,12 +105,16 @@ def reserve(owner: str, cost_usd: float) -> Reservation:
                 raise ApiError(
                     429,
                     "server_busy",
-                    "The studio is rendering as many videos as it allows; try again shortly.",
+                    "The studio is rendering as many videos as it allows.",
                     headers={"Retry-After": "30"},
                 ) from None
             raise _over_budget(settings.user_daily_budget_usd, cents) from None
         raise
     return Reservation(owner, cents)
+
+
+def _videos(count: int) -> str:
+    return "1 video" if count == 1 else f"{count} videos"
 
 
 def _over_budget(budget_usd: float, cents: int) -> ApiError:

@@ -182,7 +182,7 @@ def test_token_sign_in_then_create_play_budget_and_quota(token_page, token_stack
     response = submit(page, "A second clip while the first still renders")
     assert response.status == 429
     error = page.locator("#form-error")
-    expect(error).to_contain_text("You already have 1 videos in progress; wait for one to finish.")
+    expect(error).to_contain_text("You already have 1 video in progress; wait for one to finish.")
 
     # The job completes and plays: its media URL is signed, so <video> needs no header.
     page.locator(f'[id="job-{job["id"]}"][data-status="completed"] video').wait_for(timeout=60_000)
