@@ -16,29 +16,32 @@ class UpstreamNotConfigured(RuntimeError):
     pass
 
 
-def upstream_key(settings: Settings) -> str:
-    if settings.videos_api_key:
-        return settings.videos_api_key
-    if settings.videos_api_key_param:
+def _secret(value: str, param: str, missing: str) -> str:
+    """A key given directly (local runs) or as the name of an SSM SecureString (deployed)."""
+    if value:
+        return value
+    if param:
         from chalicelib.secrets import read_secret
 
-        return read_secret(settings.videos_api_key_param)
-    raise UpstreamNotConfigured(
+        return read_secret(param)
+    raise UpstreamNotConfigured(missing)
+
+
+def upstream_key(settings: Settings) -> str:
+    return _secret(
+        settings.videos_api_key,
+        settings.videos_api_key_param,
         "No upstream key: set VIDEOS_API_KEY (or OPENAI_API_KEY), or VIDEOS_API_KEY_PARAM "
-        "naming an SSM SecureString."
+        "naming an SSM SecureString.",
     )
 
 
 def gemini_key(settings: Settings) -> str:
-    if settings.gemini_api_key:
-        return settings.gemini_api_key
-    if settings.gemini_api_key_param:
-        from chalicelib.secrets import read_secret
-
-        return read_secret(settings.gemini_api_key_param)
-    raise UpstreamNotConfigured(
+    return _secret(
+        settings.gemini_api_key,
+        settings.gemini_api_key_param,
         "No Gemini API key for the Veo models: set GEMINI_API_KEY, or GEMINI_API_KEY_PARAM "
-        "naming an SSM SecureString."
+        "naming an SSM SecureString.",
     )
 
 
