@@ -44,8 +44,8 @@ def to_public(job: JobModel) -> dict[str, Any]:
         "progress": int(job.progress),
         "sora_job_id": job.upstream_id,
         "remixed_from": job.remixed_from,
-        "reference_url": f"{job_path(job.id)}/media?variant=reference"
-        if job.reference_key
+        "reference_url": _with_param(base, "variant=reference")
+        if base and job.reference_key
         else None,
         "content_variant": "video",
         "content_ready_at": iso(job.content_ready_at),

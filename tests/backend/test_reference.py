@@ -40,3 +40,25 @@ def test_no_reference_is_404(client):
     job = body(post_json(client, "/api/videos", {"prompt": "plain"}))["job"]
     assert job["reference_url"] is None
     assert get(client, f"/api/videos/{job['id']}/media?variant=reference").status_code == 404
+
+
+def test_reference_url_is_signed_when_sign_in_is_on(client, aws, monkeypatch):
+    import json
+
+    from chalicelib import runtime
+    from chalicelib.auth import token_hash
+
+    monkeypatch.setenv("AUTH_MODE", "token")
+    monkeypatch.setenv("AUTH_TOKENS", json.dumps({token_hash("sst_ref-user-token"): "ref-user"}))
+    runtime.reset()
+    headers = {"Authorization": "Bearer sst_ref-user-token"}
+    created = post_json(
+        client,
+        "/api/videos",
+        {"prompt": "signed", "input_reference": data_url(png(1280, 720))},
+        headers,
+    )
+    job = body(created)["job"]
+    assert "sig=" in job["reference_url"] and job["reference_url"].endswith("&variant=reference")
+    assert client.http.get(job["reference_url"], headers={"Accept": "*/*"}).status_code == 302
+    runtime.reset()
