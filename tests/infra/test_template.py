@@ -79,7 +79,12 @@ def test_buckets_are_private_and_encrypted(template: dict[str, Any], bucket: str
     assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
     (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    assert "CorsConfiguration" not in props
+    if bucket == "MediaBucket":
+        # Read-only CORS so the UI can read a reference image back through a presigned URL.
+        (cors,) = props["CorsConfiguration"]["CorsRules"]
+        assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD"]
+    else:
+        assert "CorsConfiguration" not in props
 
 
 def test_media_lifecycle_is_optional(template: dict[str, Any]) -> None:
