@@ -1,7 +1,7 @@
 // Job cards: one <template> clone per job, updated in place, one delegated
 // listener per event type for all cards. Data only ever goes in via textContent.
 
-import { downloadUrl } from './api.js';
+import { downloadUrl, getVideo } from './api.js';
 import { el } from './dom.js';
 import * as fmt from './format.js';
 
@@ -179,15 +179,16 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     if (time && !time.title) time.title = fmt.fullTime(time.dateTime);
   });
 
-  // A presigned media URL may have expired while the page was open: resolve
-  // the /api media route again, once, keeping the playback position.
-  root.addEventListener('error', (event) => {
+  // Links expire: on a load error, fetch the job once for fresh ones.
+  root.addEventListener('error', async (event) => {
     const video = event.target;
     if (!(video instanceof HTMLVideoElement) || video.dataset.retried) return;
     video.dataset.retried = '1';
     const at = video.currentTime;
+    const { job } = cards.get(video.closest('.card').dataset.id);
+    const fresh = await getVideo(job.id).catch(() => job);
     video.addEventListener('loadedmetadata', () => { if (at) video.currentTime = at; }, { once: true });
-    video.src = cards.get(video.closest('.card').dataset.id)?.job.media_url || '';
+    video.src = fresh.media_url || '';
   }, true);
 
   return {
