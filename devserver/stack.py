@@ -124,24 +124,12 @@ class LocalStack:
             os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
             log.info("upstream: %s", os.environ.get("VIDEOS_API_BASE_URL", "default"))
             return
-        from simulator import SimulatorServer
-
-        secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-        options: dict[str, Any] = {"host": self.host, "port": 0, "speed": self.simulator_speed}
-        if self.simulator_expiry_seconds is not None:
-            options["expiry_seconds"] = self.simulator_expiry_seconds
+        webhook: dict[str, Any] = {}
         if self.webhooks:
-            options["webhook_url"] = f"{self.url}/api/webhooks/videos"
-            options["webhook_secret"] = secret
+            secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+            webhook = {"webhook_url": f"{self.url}/api/webhooks/videos", "webhook_secret": secret}
             os.environ["VIDEOS_WEBHOOK_SECRET"] = secret
-        options["cache_dir"] = str(self.data_dir / "simulator-cache")
-        self.simulator = SimulatorServer(**options).start()
-        os.environ["VIDEOS_API_BASE_URL"] = self.simulator.url
-        os.environ["VIDEOS_API_KEY"] = "simulator-local-key"
-        os.environ["VIDEOS_UPSTREAM"] = "simulator"
-        # Simulated renders cost nothing: roomy spend guards unless the user set their own.
-        os.environ.setdefault("USER_MAX_PENDING_JOBS", "50")
-        os.environ.setdefault("USER_DAILY_BUDGET_USD", "1000")
+        self._start_simulator(**webhook)
 
     def _configure_veo(self) -> None:
         """UPSTREAM_PROTOCOL=veo: the Veo models through the Gemini API protocol, served by
@@ -153,18 +141,23 @@ class LocalStack:
             os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
             log.info("upstream: Veo at %s", os.environ.get("GEMINI_API_BASE_URL", "default"))
             return
+        self._start_simulator()  # Veo sends no webhooks
+        os.environ["GEMINI_API_BASE_URL"] = self.simulator.url.removesuffix("/v1")
+        os.environ["GEMINI_API_KEY"] = "simulator-local-key"
+
+    def _start_simulator(self, **webhook: Any) -> None:
+        """The built-in simulator as the upstream, for either protocol (it speaks both)."""
         from simulator import SimulatorServer
 
         options: dict[str, Any] = {"host": self.host, "port": 0, "speed": self.simulator_speed}
         if self.simulator_expiry_seconds is not None:
             options["expiry_seconds"] = self.simulator_expiry_seconds
         options["cache_dir"] = str(self.data_dir / "simulator-cache")
-        self.simulator = SimulatorServer(**options).start()  # Veo sends no webhooks
-        os.environ["GEMINI_API_BASE_URL"] = self.simulator.url.removesuffix("/v1")
-        os.environ["GEMINI_API_KEY"] = "simulator-local-key"
+        self.simulator = SimulatorServer(**options, **webhook).start()
         os.environ["VIDEOS_API_BASE_URL"] = self.simulator.url
         os.environ["VIDEOS_API_KEY"] = "simulator-local-key"
         os.environ["VIDEOS_UPSTREAM"] = "simulator"
+        # Simulated renders cost nothing: roomy spend guards unless the user set their own.
         os.environ.setdefault("USER_MAX_PENDING_JOBS", "50")
         os.environ.setdefault("USER_DAILY_BUDGET_USD", "1000")
 
