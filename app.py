@@ -2,7 +2,8 @@
 
 from chalice import Chalice
 
-from chalicelib import http_layer, logs, runtime
+from chalicelib import http as http_layer
+from chalicelib import logs, runtime
 from chalicelib.routes.api import api
 from chalicelib.routes.schedule import schedule
 from chalicelib.routes.webhooks import webhooks

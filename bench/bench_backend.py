@@ -236,7 +236,7 @@ class MotoClock:
 
 
 def template_item(status: str) -> dict[str, Any]:
-    from chalicelib import job_store
+    from chalicelib.jobs import store as job_store
 
     job = job_store.new_job(
         owner=OWNER,
@@ -325,7 +325,7 @@ def free_port() -> int:
 
 
 def create_upstream(client: Any, count: int, workers: int) -> list[Any]:
-    from chalicelib.upstream import CreateRequest
+    from chalicelib.upstreams.base import CreateRequest
 
     request = CreateRequest(prompt=PROMPT, model="sora-2", size="1280x720", seconds=4)
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -387,7 +387,7 @@ def describe_list(size: int, figures: dict) -> None:
 def bench_history_and_refresher(big: int, list_calls: int, load_budget: float) -> None:
     from chalice.test import Client
 
-    from chalicelib.videos_api import VideosApiClient
+    from chalicelib.upstreams.videos_api import VideosApiClient
     from simulator import SimulatorServer
 
     say(f"== 2./3. list and refresher against a growing history (target {big:,} jobs)")
@@ -470,7 +470,7 @@ def bench_history_and_refresher(big: int, list_calls: int, load_budget: float) -
                     f"  {PENDING:,} pending jobs created upstream and stored in "
                     f"{time.perf_counter() - started:.1f} s"
                 )
-                from chalicelib import refresher
+                from chalicelib.jobs import refresher
 
                 reads.reset()
                 report = refresher.refresh_pending()
@@ -522,7 +522,7 @@ def process(args: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
 def bench_refresher_latency(latency_ms: int, sample: int) -> None:
     """DynamoDB (moto's server) and the upstream (the simulator) each in their own process,
     as they are remote in production: the bench process runs only the refresher."""
-    from chalicelib.videos_api import VideosApiClient
+    from chalicelib.upstreams.videos_api import VideosApiClient
 
     say(f"== 4. refresher, {PENDING:,} pending jobs, upstream answering after {latency_ms} ms")
     sim_port, moto_port = free_port(), free_port()
@@ -534,8 +534,10 @@ def bench_refresher_latency(latency_ms: int, sample: int) -> None:
         configure_env(url)
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
         try:
-            from chalicelib import job_store, refresher, runtime
+            from chalicelib import runtime
             from chalicelib.config import get_settings
+            from chalicelib.jobs import refresher
+            from chalicelib.jobs import store as job_store
             from chalicelib.models import create_table
 
             runtime.reset()
@@ -641,7 +643,7 @@ def proxy_child() -> None:
 
     from chalice.test import Client
 
-    from chalicelib.videos_api import VideosApiClient
+    from chalicelib.upstreams.videos_api import VideosApiClient
     from simulator import SimulatorServer
 
     logging.disable(logging.WARNING)
@@ -649,9 +651,9 @@ def proxy_child() -> None:
     try:
         with moto_stack(sim.url):
             from app import app
-            from chalicelib import job_store
             from chalicelib.config import get_settings
-            from chalicelib.media_service import PROXY_MAX_BYTES, media
+            from chalicelib.jobs import store as job_store
+            from chalicelib.media.service import PROXY_MAX_BYTES, media
 
             get_settings()
             upstream = VideosApiClient(sim.url, API_KEY)

@@ -7,8 +7,8 @@ from typing import Any
 
 from chalice import Chalice, Response
 
-from chalicelib.api_errors import ApiError, error_body
 from chalicelib.config import get_settings
+from chalicelib.errors import ApiError, error_body
 
 log = logging.getLogger(__name__)
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.auth import reset_auth_caches
+from chalicelib.auth.access import reset_auth_caches
 from chalicelib.aws import reset_clients
-from chalicelib.catalog import get_catalog
+from chalicelib.catalog.spec import get_catalog
 from chalicelib.config import get_settings, reset_settings
-from chalicelib.media_links import reset as reset_media_links
+from chalicelib.jobs.quotas import reset_connection
+from chalicelib.media.links import reset as reset_media_links
 from chalicelib.models import bind_models
-from chalicelib.providers import reset_providers
-from chalicelib.quotas import reset_connection
 from chalicelib.secrets import clear_cache as clear_secrets
+from chalicelib.upstreams.registry import reset_providers
 
 
 def reset() -> None:

@@ -134,7 +134,7 @@ class LocalStack:
     def _configure_veo(self) -> None:
         """UPSTREAM_PROTOCOL=veo: the Veo models through the Gemini API protocol, served by
         the simulator unless GEMINI_API_KEY names a real upstream."""
-        from chalicelib.catalog import VEO_CATALOG
+        from chalicelib.catalog.spec import VEO_CATALOG
 
         os.environ.setdefault("MODEL_CATALOG_JSON", json.dumps(VEO_CATALOG))
         if os.environ.get("GEMINI_API_KEY"):
@@ -201,7 +201,7 @@ class LocalStack:
         self._spawn("web", self._web.server.serve_forever)
 
     def _refresh_once(self) -> None:
-        from chalicelib import refresher
+        from chalicelib.jobs import refresher
 
         refresher.refresh_pending()
 

@@ -1,4 +1,4 @@
-"""Mint an access token for `AUTH_MODE=token`: `python -m chalicelib.tokens alice [--days 90]`.
+"""Mint an access token for `AUTH_MODE=token`: `python -m devtools.tokens alice [--days 90]`.
 
 Prints the token once (give it to the user) and the hashed entry to merge into `AUTH_TOKENS`
 or the SSM parameter named by `AUTH_TOKENS_PARAM`; the token itself is never stored.
@@ -11,7 +11,7 @@ import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.auth import token_hash
+from chalicelib.auth.access import token_hash
 
 
 def mint(user: str, days: int | None) -> tuple[str, dict[str, dict[str, str]]]:

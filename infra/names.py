@@ -56,7 +56,7 @@ SECRETS = (
     Secret("VIDEOS_WEBHOOK_SECRET_PARAM", "webhook-secret", "WebhookSecretParamName",
            "VIDEOS_WEBHOOK_SECRET", "webhook signing secret (whsec_...)"),
     Secret("AUTH_TOKENS_PARAM", "auth-tokens", "AuthTokensParamName", "AUTH_TOKENS",
-           "access tokens JSON (entries from `python -m chalicelib.tokens USER`)"),
+           "access tokens JSON (entries from `python -m devtools.tokens USER`)"),
 )  # fmt: skip
 
 

@@ -21,8 +21,8 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib import clock
-from chalicelib.api_errors import ApiError
 from chalicelib.config import Settings, get_settings
+from chalicelib.errors import ApiError
 
 LOCAL_OWNER = "local"
 _jwks_lock = threading.Lock()

@@ -13,8 +13,8 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib.api_errors import ApiError, bad_request
-from chalicelib.job_store import is_conditional_failure
+from chalicelib.errors import ApiError, bad_request
+from chalicelib.jobs.store import is_conditional_failure
 from chalicelib.models import IdempotencyRecord
 
 KEY_MAX_LENGTH = 255

@@ -10,12 +10,14 @@ import contextlib
 import logging
 import uuid
 
-from chalicelib import clock, job_store, media_store
+from chalicelib import clock
 from chalicelib.config import get_settings
-from chalicelib.job_store import TransitionRefused
+from chalicelib.jobs import store as job_store
+from chalicelib.jobs.store import TransitionRefused
+from chalicelib.media import store as media_store
 from chalicelib.models import PENDING_STATUSES, JobModel
-from chalicelib.providers import provider_named
-from chalicelib.upstream import VARIANTS, UpstreamError, UpstreamNotFound, UpstreamVideo
+from chalicelib.upstreams.base import VARIANTS, UpstreamError, UpstreamNotFound, UpstreamVideo
+from chalicelib.upstreams.registry import provider_named
 
 log = logging.getLogger(__name__)
 

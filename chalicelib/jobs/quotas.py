@@ -17,8 +17,8 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
-from chalicelib.api_errors import ApiError
 from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
 from chalicelib.models import QuotaCounter
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from chalicelib import job_store, lifecycle
 from chalicelib.config import get_settings
+from chalicelib.jobs import lifecycle
+from chalicelib.jobs import store as job_store
 from chalicelib.models import JobModel
-from chalicelib.upstream import UpstreamError, UpstreamRateLimited
+from chalicelib.upstreams.base import UpstreamError, UpstreamRateLimited
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import clock, idempotency, job_store, lifecycle, media_store, quotas
-from chalicelib.api_errors import ApiError, bad_request, conflict, not_found
-from chalicelib.catalog import get_catalog
+from chalicelib import clock
+from chalicelib.catalog.spec import get_catalog
 from chalicelib.config import get_settings
+from chalicelib.errors import ApiError, bad_request, conflict, not_found
+from chalicelib.jobs import idempotency, lifecycle, quotas
+from chalicelib.jobs import store as job_store
+from chalicelib.jobs.validation import parse_create, parse_json_object, parse_remix
+from chalicelib.media import store as media_store
 from chalicelib.models import STATUSES, JobModel, UpstreamLink
-from chalicelib.providers import UpstreamNotConfigured, provider_for, provider_named
-from chalicelib.upstream import (
+from chalicelib.upstreams.base import (
     CreateRequest,
     ReferenceImage,
     UpstreamAuthError,
@@ -23,7 +26,7 @@ from chalicelib.upstream import (
     UpstreamRateLimited,
     UpstreamVideo,
 )
-from chalicelib.validation import parse_create, parse_json_object, parse_remix
+from chalicelib.upstreams.registry import UpstreamNotConfigured, provider_for, provider_named
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
-from chalicelib import clock, quotas
-from chalicelib.api_errors import bad_request
+from chalicelib import clock
+from chalicelib.errors import bad_request
+from chalicelib.jobs import quotas
 from chalicelib.models import PENDING_MARK, PENDING_STATUSES, STATUSES, JobModel, UpstreamLink
 
 LIST_SCAN_BUDGET = 2_000  # items a filtered list may examine per request before it pages

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.api_errors import bad_request
-from chalicelib.catalog import Catalog, ModelSpec, aspect_ratio_of
-from chalicelib.images import ImageFormatError, pixel_size
-from chalicelib.upstream import ReferenceImage
+from chalicelib.catalog.spec import Catalog, ModelSpec, aspect_ratio_of
+from chalicelib.errors import bad_request
+from chalicelib.media.images import ImageFormatError, pixel_size
+from chalicelib.upstreams.base import ReferenceImage
 
 PROMPT_MAX_CHARS = 32_000
 REFERENCE_MAX_BYTES = 8 * 1024 * 1024

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import media_links
-from chalicelib.catalog import aspect_ratio_of
+from chalicelib.catalog.spec import aspect_ratio_of
 from chalicelib.clock import iso
 from chalicelib.config import get_settings
+from chalicelib.media import links as media_links
 from chalicelib.models import JobModel
 
 

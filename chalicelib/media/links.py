@@ -31,7 +31,7 @@ def _key() -> bytes:
     settings = get_settings()
     material = settings.media_link_secret
     if not material:
-        from chalicelib.providers import upstream_key
+        from chalicelib.upstreams.registry import upstream_key
 
         material = upstream_key(settings)
     return hmac.new(material.encode(), b"sora-studio media links v1", hashlib.sha256).digest()

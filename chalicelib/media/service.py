@@ -9,11 +9,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from chalicelib import clock, job_store, media_store
-from chalicelib.api_errors import ApiError, bad_request, not_found
+from chalicelib import clock
+from chalicelib.errors import ApiError, bad_request, not_found
+from chalicelib.jobs import store as job_store
+from chalicelib.media import store as media_store
 from chalicelib.models import JobModel
-from chalicelib.providers import provider_named
-from chalicelib.upstream import UpstreamError
+from chalicelib.upstreams.base import UpstreamError
+from chalicelib.upstreams.registry import provider_named
 
 VARIANT_ALIASES = {"source": "video", "preview": "thumbnail"}
 VARIANTS = ("video", "thumbnail", "spritesheet", "reference")

@@ -6,12 +6,15 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import jobs_service, media_links, media_service, quotas
-from chalicelib.auth import current_owner
-from chalicelib.catalog import get_catalog
+from chalicelib.auth.access import current_owner
+from chalicelib.catalog.spec import get_catalog
 from chalicelib.config import get_settings
-from chalicelib.job_view import job_path, to_public
-from chalicelib.validation import PROMPT_MAX_CHARS, REFERENCE_MAX_BYTES
+from chalicelib.jobs import quotas
+from chalicelib.jobs import service as jobs_service
+from chalicelib.jobs.validation import PROMPT_MAX_CHARS, REFERENCE_MAX_BYTES
+from chalicelib.jobs.view import job_path, to_public
+from chalicelib.media import links as media_links
+from chalicelib.media import service as media_service
 
 api = Blueprint(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib import refresher
+from chalicelib.jobs import refresher
 
 schedule = Blueprint(__name__)
 

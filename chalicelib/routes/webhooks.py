@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import webhook_service
+from chalicelib.webhooks import service as webhook_service
 
 webhooks = Blueprint(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.catalog import ModelSpec
+from chalicelib.catalog.spec import ModelSpec
 from chalicelib.config import Settings, get_settings
-from chalicelib.upstream import VideoProvider
+from chalicelib.upstreams.base import VideoProvider
 
 _lock = threading.Lock()
 _providers: dict[str, VideoProvider] = {}
@@ -48,7 +48,7 @@ def gemini_key(settings: Settings) -> str:
 def _build(name: str, settings: Settings) -> VideoProvider:
     if name == "openai":
         # Imported here: `requests` is not needed to answer routes that never go upstream.
-        from chalicelib.videos_api import VideosApiClient
+        from chalicelib.upstreams.videos_api import VideosApiClient
 
         return VideosApiClient(
             settings.videos_api_base_url,
@@ -56,7 +56,7 @@ def _build(name: str, settings: Settings) -> VideoProvider:
             timeout=settings.http_timeout_seconds,
         )
     if name == "veo":
-        from chalicelib.veo import VeoClient
+        from chalicelib.upstreams.veo import VeoClient
 
         return VeoClient(
             settings.gemini_api_base_url,

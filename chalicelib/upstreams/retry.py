@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from chalicelib.upstream import UpstreamError, UpstreamUnavailable
+from chalicelib.upstreams.base import UpstreamError, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -38,8 +38,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from chalicelib import clock
-from chalicelib.http_retry import RetryPolicy
-from chalicelib.upstream import (
+from chalicelib.upstreams.base import (
     CreateRequest,
     UpstreamAuthError,
     UpstreamBadRequest,
@@ -49,7 +48,8 @@ from chalicelib.upstream import (
     UpstreamUnavailable,
     UpstreamVideo,
 )
-from chalicelib.videos_api import HttpContentStream, parse_retry_after
+from chalicelib.upstreams.retry import RetryPolicy
+from chalicelib.upstreams.videos_api import HttpContentStream, parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,7 @@ from typing import Any
 
 import requests
 
-from chalicelib.http_retry import RetryPolicy
-from chalicelib.upstream import (
+from chalicelib.upstreams.base import (
     VARIANTS,
     CreateRequest,
     UpstreamAuthError,
@@ -44,6 +43,7 @@ from chalicelib.upstream import (
     UpstreamUnavailable,
     UpstreamVideo,
 )
+from chalicelib.upstreams.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 

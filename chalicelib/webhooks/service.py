@@ -9,12 +9,14 @@ from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib import clock, job_store, lifecycle
-from chalicelib.api_errors import ApiError
+from chalicelib import clock
 from chalicelib.config import Settings, get_settings
-from chalicelib.job_store import is_conditional_failure
+from chalicelib.errors import ApiError
+from chalicelib.jobs import lifecycle
+from chalicelib.jobs import store as job_store
+from chalicelib.jobs.store import is_conditional_failure
 from chalicelib.models import UpstreamLink, WebhookDelivery
-from chalicelib.webhook_signature import SignatureError, verify
+from chalicelib.webhooks.signature import SignatureError, verify
 
 log = logging.getLogger(__name__)
 

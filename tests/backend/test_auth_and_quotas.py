@@ -13,10 +13,12 @@ import pytest
 import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib import jobs_service, refresher, runtime
-from chalicelib.api_errors import ApiError
-from chalicelib.auth import token_hash
+from chalicelib import runtime
+from chalicelib.auth.access import token_hash
 from chalicelib.config import PUBLIC_OVERRIDE, SettingsError, load_settings
+from chalicelib.errors import ApiError
+from chalicelib.jobs import refresher
+from chalicelib.jobs import service as jobs_service
 from tests.backend.helpers import body, post_json, wait_until
 
 ALICE, BOB, OLD = "sst_alice-token-0123456789", "sst_bob-token-9876543210", "sst_old-token-000000"

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from chalicelib import job_store
-from chalicelib.job_store import TransitionRefused
+from chalicelib.jobs import store as job_store
+from chalicelib.jobs.store import TransitionRefused
 from chalicelib.models import JobModel
 
 

@@ -46,7 +46,7 @@ def test_reference_url_is_signed_when_sign_in_is_on(client, aws, monkeypatch):
     import json
 
     from chalicelib import runtime
-    from chalicelib.auth import token_hash
+    from chalicelib.auth.access import token_hash
 
     monkeypatch.setenv("AUTH_MODE", "token")
     monkeypatch.setenv("AUTH_TOKENS", json.dumps({token_hash("sst_ref-user-token"): "ref-user"}))

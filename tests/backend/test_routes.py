@@ -65,7 +65,7 @@ def test_list_pages_with_cursor_and_filters(client):
 
 
 def test_moderation_failure_is_reported(client):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
     from tests.backend.helpers import wait_until
 
     job = body(post_json(client, "/api/videos", {"prompt": "bad [fail:moderation]"}))["job"]
@@ -81,7 +81,7 @@ def test_moderation_failure_is_reported(client):
 
 
 def test_delete_of_a_completed_job_leaves_no_items_behind(client, aws):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
     from tests.backend.helpers import wait_until
 
     job = body(post_json(client, "/api/videos", {"prompt": "short lived"}))["job"]

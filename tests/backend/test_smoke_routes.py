@@ -11,7 +11,7 @@ def test_health_and_config(client):
 
 
 def test_create_then_refresh_to_completed(client):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     created = post_json(client, "/api/videos", {"prompt": "A cozy campfire", "seconds": 4})
     assert created.status_code == 201, created.body

@@ -9,7 +9,7 @@ import pytest
 import requests
 import responses
 
-from chalicelib.upstream import (
+from chalicelib.upstreams.base import (
     CreateRequest,
     ReferenceImage,
     UpstreamAuthError,
@@ -18,7 +18,7 @@ from chalicelib.upstream import (
     UpstreamRateLimited,
     UpstreamUnavailable,
 )
-from chalicelib.videos_api import VideosApiClient, parse_retry_after
+from chalicelib.upstreams.videos_api import VideosApiClient, parse_retry_after
 
 BASE = "https://gateway.example/v1"
 KEY = "sk-live-abcdefghijklmnopqrstuvwxyz0123"

@@ -12,7 +12,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from chalicelib.auth import token_hash
+from chalicelib.auth.access import token_hash
 
 from .auth_support import FakeCognito, StackProcess
 

@@ -13,7 +13,7 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import expect
 
-from chalicelib.images import pixel_size
+from chalicelib.media.images import pixel_size
 
 from .fakes import fake_job
 

@@ -20,7 +20,7 @@ import pytest
 from infra_testing import REGION
 from moto import mock_aws
 
-from chalicelib.tokens import mint
+from devtools.tokens import mint
 from infra.iam import Call, CallRecorder, missing, required_permissions, wildcard_problems
 from infra.names import EXAMPLE_ACCOUNT, StageResources
 from infra.policy import build_policy
@@ -106,7 +106,7 @@ def _get(client: Any, path: str) -> Any:
 
 
 def _until_done(client: Any, job_id: str) -> dict[str, Any]:
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     deadline = time.monotonic() + 120  # renders are real ffmpeg runs: slow on a busy machine
     while time.monotonic() < deadline:
@@ -119,7 +119,7 @@ def _until_done(client: Any, job_id: str) -> dict[str, Any]:
 
 
 def drive_every_flow(client: Any) -> None:
-    from chalicelib.webhook_signature import sign
+    from chalicelib.webhooks.signature import sign
 
     assert _get(client, "/api/health").status_code == 200
     assert _get(client, "/api/config").status_code == 200

@@ -56,7 +56,7 @@ def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def uploads(monkeypatch: pytest.MonkeyPatch) -> UploadCounter:
-    from chalicelib import media_store
+    from chalicelib.media import store as media_store
 
     counter = UploadCounter()
     monkeypatch.setattr(media_store, "upload_stream", counter.wrap(media_store.upload_stream))
@@ -72,7 +72,7 @@ def secret(app_env: dict[str, str]) -> str:
 def faults(aws: dict[str, Any], simulator: SimulatorServer) -> Iterator[FaultSession]:
     """Install a real VideosApiClient (one retry, no backoff sleeps) whose HTTP session
     injects the faults a test plans; everything else reaches the simulator."""
-    from chalicelib import providers
+    from chalicelib.upstreams import registry as providers
 
     session = FaultSession()
     providers.set_provider("openai", faulty_client(simulator.url, session))

@@ -51,7 +51,7 @@ CLOCK = MovableClock()
 
 def create_job(prompt: str = PROMPT, seconds: int = SECONDS, **fields: Any) -> Any:
     """Create a job through the service (a real upstream create against the simulator)."""
-    from chalicelib import jobs_service
+    from chalicelib.jobs import service as jobs_service
 
     body = json.dumps({"prompt": prompt, "seconds": seconds, **fields}).encode()
     return jobs_service.create(OWNER, body, None).job
@@ -63,10 +63,11 @@ def seed_jobs(count: int, prompt: str = PROMPT, seconds: int = SECONDS) -> list[
     per job, so big races set up fast."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib import clock, job_store
+    from chalicelib import clock
+    from chalicelib.jobs import store as job_store
     from chalicelib.models import JobModel, UpstreamLink
-    from chalicelib.providers import provider_named
-    from chalicelib.upstream import CreateRequest
+    from chalicelib.upstreams.base import CreateRequest
+    from chalicelib.upstreams.registry import provider_named
 
     provider = provider_named("openai")
     request = CreateRequest(prompt=prompt, model="sora-2", size="1280x720", seconds=seconds)
@@ -98,7 +99,7 @@ def seed_jobs(count: int, prompt: str = PROMPT, seconds: int = SECONDS) -> list[
 
 
 def load(job_id: str) -> Any:
-    from chalicelib import job_store
+    from chalicelib.jobs import store as job_store
 
     job = job_store.load(job_id)
     assert job is not None, f"job {job_id} vanished"
@@ -150,8 +151,8 @@ def s3_keys(aws: dict[str, Any], job_id: str) -> list[str]:
 
 def assert_settled(aws: dict[str, Any], simulator: Any, jobs: list[Any]) -> None:
     """Completed and playable (exact bytes, right type in S3) or failed with a reason."""
-    from chalicelib import job_store
-    from chalicelib.media_store import VARIANT_FILES, media_key
+    from chalicelib.jobs import store as job_store
+    from chalicelib.media.store import VARIANT_FILES, media_key
 
     for job in jobs:
         final = load(job.id)
@@ -279,7 +280,7 @@ class FaultSession(requests.Session):
 
 
 def faulty_client(sim_url: str, session: FaultSession, *, max_retries: int = 1) -> Any:
-    from chalicelib.videos_api import VideosApiClient
+    from chalicelib.upstreams.videos_api import VideosApiClient
 
     return VideosApiClient(
         sim_url, API_KEY, timeout=5.0, max_retries=max_retries, session=session, sleep=_no_sleep
@@ -302,7 +303,7 @@ def signed_webhook(
     timestamp: int | None = None,
 ) -> tuple[dict[str, str], bytes]:
     from chalicelib import clock
-    from chalicelib.webhook_signature import sign
+    from chalicelib.webhooks.signature import sign
 
     msg_id = msg_id or "msg_" + uuid.uuid4().hex
     timestamp = int(clock.now()) if timestamp is None else timestamp

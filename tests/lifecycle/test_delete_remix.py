@@ -41,7 +41,8 @@ def delete(client: Any, job_id: str) -> Any:
 
 
 def test_delete_completed_removes_storage_and_upstream(client, aws, simulator):
-    from chalicelib import job_store, refresher
+    from chalicelib.jobs import refresher
+    from chalicelib.jobs import store as job_store
 
     jobs = seed_jobs(2)
     finish_upstream(simulator, jobs)
@@ -67,7 +68,8 @@ def test_delete_completed_removes_storage_and_upstream(client, aws, simulator):
 
 
 def test_delete_pending_hides_at_once_and_cleans_up_once_terminal(client, aws, simulator, uploads):
-    from chalicelib import job_store, refresher
+    from chalicelib.jobs import refresher
+    from chalicelib.jobs import store as job_store
 
     created = post_json(client, "/api/videos", {"prompt": "A cozy campfire", "seconds": 4})
     assert created.status_code == 201, created.body
@@ -103,7 +105,7 @@ def test_delete_pending_hides_at_once_and_cleans_up_once_terminal(client, aws, s
 
 
 def test_remix_of_a_completed_video(client, aws, simulator):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     source = seed_jobs(1)[0]
     finish_upstream(simulator, [source])
@@ -128,7 +130,7 @@ def test_remix_of_a_completed_video(client, aws, simulator):
 
 
 def test_remix_refusals(client, aws, simulator):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     pending = seed_jobs(1)[0]
     remixes_before = sum(1 for r in simulator.requests if r[1].endswith("/remix"))
@@ -165,7 +167,8 @@ def _archive_paused_before_upload(monkeypatch: Any, job_id: str) -> tuple[Any, A
     resume)."""
     import threading
 
-    from chalicelib import lifecycle, media_store
+    from chalicelib.jobs import lifecycle
+    from chalicelib.media import store as media_store
 
     paused, resume = threading.Event(), threading.Event()
     original = media_store.upload_stream
@@ -197,7 +200,9 @@ def test_delete_while_an_archive_is_copying_leaves_nothing_behind(
 ):
     """The delete cleans up at once (upstream copy, media, item) while an archiver is still
     copying: what the archiver uploads afterwards must not outlive the job."""
-    from chalicelib import job_store, jobs_service, refresher
+    from chalicelib.jobs import refresher
+    from chalicelib.jobs import service as jobs_service
+    from chalicelib.jobs import store as job_store
 
     job = seed_jobs(1)[0]
     finish_upstream(simulator, [job])
@@ -220,7 +225,9 @@ def test_delete_with_deferred_cleanup_during_an_archive_is_still_cleaned_up(
     """The delete's own clean-up fails (upstream 500) while an archiver is copying; the
     archiver must not then complete the deleted job and drop it from the pending index,
     or the refresher would never clean it up."""
-    from chalicelib import job_store, jobs_service, refresher
+    from chalicelib.jobs import refresher
+    from chalicelib.jobs import service as jobs_service
+    from chalicelib.jobs import store as job_store
 
     job = seed_jobs(1)[0]
     finish_upstream(simulator, [job])

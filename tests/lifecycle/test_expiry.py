@@ -28,15 +28,15 @@ def _expire(simulator, job) -> None:
 
 
 def _upstream_content_gone(job) -> None:
-    from chalicelib.providers import provider_named
-    from chalicelib.upstream import UpstreamNotFound
+    from chalicelib.upstreams.base import UpstreamNotFound
+    from chalicelib.upstreams.registry import provider_named
 
     with pytest.raises(UpstreamNotFound):
         provider_named("openai").download(job.upstream_id, "video")
 
 
 def test_not_archived_before_expiry_fails_expired(client, aws, simulator, uploads):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1)
     job = jobs[0]
@@ -69,7 +69,7 @@ def test_not_archived_before_expiry_fails_expired(client, aws, simulator, upload
 
 def test_completion_first_seen_after_expiry_fails_expired(client, aws, simulator):
     """Nobody refreshed the job while its content was downloadable."""
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1)
     finish_upstream(simulator, jobs)
@@ -82,7 +82,7 @@ def test_completion_first_seen_after_expiry_fails_expired(client, aws, simulator
 
 
 def test_archived_content_outlives_upstream_expiry(client, aws, simulator):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1)
     job = jobs[0]

@@ -21,7 +21,7 @@ from tests.lifecycle.support import (
 
 
 def test_s3_fails_in_the_middle_of_an_archive(aws, simulator, uploads):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1)
     finish_upstream(simulator, jobs)
@@ -44,7 +44,9 @@ class ProcessDied(Exception):
 
 
 def test_process_dies_between_archive_and_status_write(aws, simulator, uploads, monkeypatch):
-    from chalicelib import job_store, jobs_service, lifecycle, refresher
+    from chalicelib.jobs import lifecycle, refresher
+    from chalicelib.jobs import service as jobs_service
+    from chalicelib.jobs import store as job_store
 
     jobs = seed_jobs(1)
     job_id = jobs[0].id
@@ -74,7 +76,7 @@ def test_process_dies_between_archive_and_status_write(aws, simulator, uploads, 
     assert simulator.stats["retrieve"] == retrieves
     assert uploads.videos(job_id) == 1
 
-    from chalicelib.lifecycle import ARCHIVE_LEASE_SECONDS
+    from chalicelib.jobs.lifecycle import ARCHIVE_LEASE_SECONDS
 
     CLOCK.advance(ARCHIVE_LEASE_SECONDS)
     assert refresher.refresh_pending().outcomes == {"completed": 1}
@@ -94,7 +96,7 @@ def short_timeout(monkeypatch: pytest.MonkeyPatch, aws: dict[str, Any]) -> Itera
 
 
 def test_job_pending_past_the_limit_fails_with_timeout(aws, simulator, short_timeout):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(2)
     CLOCK.advance(short_timeout / 2)
@@ -114,7 +116,7 @@ def test_video_finished_upstream_is_saved_even_if_seen_after_the_limit(
 ):
     """The refresher was away (an outage, say) while upstream finished: the limit is about
     jobs that stay pending, not about a finished video noticed late, so it is archived."""
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1)
     finish_upstream(simulator, jobs)  # 101 s of clock: past the 60 s limit
@@ -125,8 +127,9 @@ def test_video_finished_upstream_is_saved_even_if_seen_after_the_limit(
 
 def test_submission_lost_before_the_upstream_create(aws, simulator):
     """The process died after storing the job and before the upstream create answered."""
-    from chalicelib import job_store, refresher
-    from chalicelib.lifecycle import SUBMISSION_GRACE_SECONDS
+    from chalicelib.jobs import refresher
+    from chalicelib.jobs import store as job_store
+    from chalicelib.jobs.lifecycle import SUBMISSION_GRACE_SECONDS
 
     job = job_store.new_job(
         owner="local",

@@ -27,7 +27,7 @@ VIDEO_CONTENT = r"/content\?variant=video$"
 
 
 def test_refresh_rides_out_upstream_500s_and_timeouts(aws, simulator, faults, uploads):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(6)
     finish_upstream(simulator, jobs)
@@ -53,8 +53,8 @@ def test_refresh_rides_out_upstream_500s_and_timeouts(aws, simulator, faults, up
 
 
 def test_download_500_timeout_and_broken_body_leave_job_retryable(aws, simulator, faults):
-    from chalicelib import refresher
-    from chalicelib.job_view import to_public
+    from chalicelib.jobs import refresher
+    from chalicelib.jobs.view import to_public
 
     jobs = seed_jobs(3)
     finish_upstream(simulator, jobs)
@@ -96,8 +96,9 @@ def blackhole() -> Iterator[str]:
 
 
 def test_hung_upstream_is_bounded_by_timeouts(aws, simulator, blackhole):
-    from chalicelib import providers, refresher
-    from chalicelib.videos_api import VideosApiClient
+    from chalicelib.jobs import refresher
+    from chalicelib.upstreams import registry as providers
+    from chalicelib.upstreams.videos_api import VideosApiClient
 
     jobs = seed_jobs(4)
     finish_upstream(simulator, jobs)
@@ -118,7 +119,7 @@ def test_hung_upstream_is_bounded_by_timeouts(aws, simulator, blackhole):
 
 
 def test_upstream_failure_ends_failed_with_its_reason(aws, simulator):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1, prompt="A storm [fail:moderation]") + seed_jobs(1, prompt="x [fail:render]")
     CLOCK.advance(RENDER_CLOCK_SECONDS + 1)
@@ -131,8 +132,9 @@ def test_upstream_failure_ends_failed_with_its_reason(aws, simulator):
 def test_transient_image_download_failure_is_retried_not_dropped(aws, simulator, faults):
     """A 500 on the thumbnail is a hiccup, not a missing thumbnail: the archive is retried
     rather than completing without the thumbnail the job view advertises."""
-    from chalicelib import jobs_service, refresher
-    from chalicelib.job_view import to_public
+    from chalicelib.jobs import refresher
+    from chalicelib.jobs import service as jobs_service
+    from chalicelib.jobs.view import to_public
 
     jobs = seed_jobs(1)
     finish_upstream(simulator, jobs)
@@ -151,8 +153,9 @@ def test_unreachable_upstream_past_expiry_ends_expired(aws, simulator, blackhole
     """Upstream finished, the archive failed, then upstream became unreachable: once the
     content's expiry has passed nothing can be saved, so the job fails `expired` instead of
     staying pending for ever."""
-    from chalicelib import providers, refresher
-    from chalicelib.videos_api import VideosApiClient
+    from chalicelib.jobs import refresher
+    from chalicelib.upstreams import registry as providers
+    from chalicelib.upstreams.videos_api import VideosApiClient
 
     jobs = seed_jobs(1)
     finish_upstream(simulator, jobs)

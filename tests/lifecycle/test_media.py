@@ -34,7 +34,7 @@ def sha(data: bytes) -> str:
 
 @pytest.fixture
 def completed(client: Any, aws: dict[str, Any], simulator: Any) -> Any:
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1)
     finish_upstream(simulator, jobs)
@@ -45,7 +45,7 @@ def completed(client: Any, aws: dict[str, Any], simulator: Any) -> Any:
 @pytest.fixture
 def unarchived(client: Any, aws: dict[str, Any], simulator: Any, uploads: Any) -> Any:
     """Upstream completed, but the first archive failed (S3 down): the proxy window."""
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1)
     finish_upstream(simulator, jobs)
@@ -99,7 +99,7 @@ def test_download_asks_for_an_attachment_named_after_the_prompt(client, complete
 
 
 def test_media_errors(client, aws, simulator):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     jobs = seed_jobs(1)
     job = jobs[0]
@@ -179,7 +179,7 @@ def test_proxy_serves_images_with_their_types(client, simulator, unarchived):
 
 
 def test_proxy_window_ends_with_the_archive(client, simulator, unarchived):
-    from chalicelib import refresher
+    from chalicelib.jobs import refresher
 
     assert refresher.refresh_pending().outcomes == {"completed": 1}
     answer = get(client, f"/api/videos/{unarchived.id}/media", {"Range": "bytes=0-99"})

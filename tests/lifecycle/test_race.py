@@ -44,9 +44,11 @@ def _run_all(workers: list[Callable[[], None]]) -> list[BaseException]:
 
 
 def test_fifty_jobs_refresher_webhooks_and_gets_race(aws, simulator, uploads, secret):
-    from chalicelib import jobs_service, refresher, webhook_service
-    from chalicelib.media_store import media_key
+    from chalicelib.jobs import refresher
+    from chalicelib.jobs import service as jobs_service
+    from chalicelib.media.store import media_key
     from chalicelib.models import JobModel
+    from chalicelib.webhooks import service as webhook_service
 
     jobs = seed_jobs(JOBS)
     finish_upstream(simulator, jobs)

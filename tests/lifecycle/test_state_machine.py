@@ -12,7 +12,7 @@ from tests.lifecycle.support import create_job, finish_upstream, load
 
 
 def _insert(**overrides: Any) -> Any:
-    from chalicelib import job_store
+    from chalicelib.jobs import store as job_store
 
     job = job_store.new_job(
         owner="local",
@@ -30,14 +30,15 @@ def _insert(**overrides: Any) -> Any:
 
 
 def _refused(call: Any) -> None:
-    from chalicelib.job_store import TransitionRefused
+    from chalicelib.jobs.store import TransitionRefused
 
     with pytest.raises(TransitionRefused):
         call()
 
 
 def test_completed_job_is_frozen_by_dynamodb(aws, simulator):
-    from chalicelib import job_store, lifecycle
+    from chalicelib.jobs import lifecycle
+    from chalicelib.jobs import store as job_store
     from chalicelib.models import JobModel
 
     job = create_job()
@@ -69,7 +70,7 @@ def test_completed_job_is_frozen_by_dynamodb(aws, simulator):
 
 
 def test_failed_job_is_frozen_by_dynamodb(aws):
-    from chalicelib import job_store
+    from chalicelib.jobs import store as job_store
     from chalicelib.models import JobModel
 
     job = _insert()
@@ -89,8 +90,9 @@ def test_failed_job_is_frozen_by_dynamodb(aws):
 
 
 def test_never_backwards(aws):
-    from chalicelib import job_store, lifecycle
-    from chalicelib.upstream import UpstreamVideo
+    from chalicelib.jobs import lifecycle
+    from chalicelib.jobs import store as job_store
+    from chalicelib.upstreams.base import UpstreamVideo
 
     job = _insert(upstream_id="video_x")
     job_store.set_progress(job, "in_progress", 50)
@@ -117,7 +119,7 @@ def test_never_backwards(aws):
 
 def test_stale_writer_is_refused(aws):
     """Version guard: a writer holding an older copy cannot overwrite a newer state."""
-    from chalicelib import job_store
+    from chalicelib.jobs import store as job_store
 
     job = _insert()
     stale = load(job.id)
@@ -129,8 +131,8 @@ def test_stale_writer_is_refused(aws):
 def _race_to_finish(job_id: str, writers: int) -> tuple[list[int], list[int]]:
     """`writers` threads, each with its own fresh copy, released together by a barrier:
     odd ones fail the job, even ones complete it. Returns (winners, refused)."""
-    from chalicelib import job_store
-    from chalicelib.job_store import TransitionRefused
+    from chalicelib.jobs import store as job_store
+    from chalicelib.jobs.store import TransitionRefused
     from chalicelib.models import JobModel
 
     copies = [load(job_id) for _ in range(writers)]

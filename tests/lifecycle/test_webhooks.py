@@ -152,7 +152,7 @@ def test_bad_deliveries_are_refused_and_change_nothing(client, aws, simulator, s
 
 
 def test_signed_but_meaningless_bodies(client, aws, simulator, secret):
-    from chalicelib.webhook_signature import sign
+    from chalicelib.webhooks.signature import sign
 
     jobs = seed_jobs(1)
     finish_upstream(simulator, jobs)

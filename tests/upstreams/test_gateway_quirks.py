@@ -8,8 +8,8 @@ import base64
 import pytest
 import responses
 
-from chalicelib.upstream import UpstreamError, UpstreamNotFound
-from chalicelib.videos_api import VideosApiClient, keep_gateway_route
+from chalicelib.upstreams.base import UpstreamError, UpstreamNotFound
+from chalicelib.upstreams.videos_api import VideosApiClient, keep_gateway_route
 
 BASE = "http://gateway.example:4000/v1"
 KEY = "sk-gateway-master-key-0123456789"

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib import media_store, refresher
-from chalicelib.catalog import VEO_CATALOG, build_catalog, default_models
+from chalicelib.catalog.spec import VEO_CATALOG, build_catalog, default_models
 from chalicelib.config import SettingsError, load_settings
+from chalicelib.jobs import refresher
+from chalicelib.media import store as media_store
 from tests.backend.helpers import body, get, post_json, wait_until
 
 FAST = "veo-3.1-fast-generate-preview"
@@ -171,7 +172,7 @@ def test_the_gemini_key_can_come_from_ssm(veo_env, monkeypatch, aws):
     import boto3
 
     from chalicelib import runtime, secrets
-    from chalicelib.providers import UpstreamNotConfigured, provider_named
+    from chalicelib.upstreams.registry import UpstreamNotConfigured, provider_named
 
     boto3.client("ssm", region_name="us-east-1").put_parameter(
         Name="/sora-studio/test/gemini", Value="AIza-from-ssm", Type="SecureString"

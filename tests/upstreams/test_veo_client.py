@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from chalicelib.upstream import (
+from chalicelib.upstreams.base import (
     CreateRequest,
     ReferenceImage,
     UpstreamAuthError,
@@ -21,7 +21,7 @@ from chalicelib.upstream import (
     UpstreamRateLimited,
     UpstreamUnavailable,
 )
-from chalicelib.veo import PROGRESS_CAP, RETENTION_SECONDS, VeoClient, split_id
+from chalicelib.upstreams.veo import PROGRESS_CAP, RETENTION_SECONDS, VeoClient, split_id
 
 BASE = "https://generativelanguage.googleapis.com"
 KEY = "AIzaSy-test-key-0123456789abcdefghij"

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import media_store, refresher
+from chalicelib.jobs import refresher
+from chalicelib.media import store as media_store
 from simulator import SimulatorServer
 from tests.backend.helpers import body, get, post_json, wait_until
 from tests.conftest import table_items
