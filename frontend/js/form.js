@@ -185,7 +185,7 @@ export function createForm(form, { catalog, onCreated }) {
   let crop;
   const take = (e) => {
     const file = (e.clipboardData || e.target).files?.[0];
-    if (file) (crop ||= import('./reference-crop.js')).then((m) => m.load(file), () => { crop = null; });
+    if (file) (crop ||= import('./reference/crop.js')).then((m) => m.load(file), () => { crop = null; });
   };
   el.ref.onchange = take;
   document.addEventListener('paste', take);

@@ -66,7 +66,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     const { ratio, orientation } = fmt.aspect(job.size);
     r.media.dataset.orientation = orientation.toLowerCase();
     r.meta.textContent = `${catalog.label(job.model)} · ${ratio} · ${fmt.pixels(job.size)} · ${fmt.seconds(job.seconds)} · ≈ ${fmt.money(job.estimated_cost_usd)}`;
-    if (job.reference_url) import('./reference-card.js').then((m) => m.decorate(r, job, catalog));
+    if (job.reference_url) import('./reference/card.js').then((m) => m.decorate(r, job, catalog));
     if (job.remixed_from) {
       const source = lookup(job.remixed_from);
       const link = el('a', 'lineage-link', source ? `“${fmt.truncate(source.prompt, 48)}”` : 'an earlier video');

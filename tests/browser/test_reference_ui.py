@@ -54,7 +54,7 @@ async ([w, h]) => {
 # The encoder's fallback: a noisy image that is too big at quality 0.9 for the given limit.
 ENCODE_UNDER_LIMIT = """
 async () => {
-  const { toDataUrl } = await import('/js/reference-image.js');
+  const { toDataUrl } = await import('/js/reference/image.js');
   const canvas = document.createElement('canvas');
   canvas.width = 640;
   canvas.height = 360;

@@ -1,7 +1,7 @@
-// The first-frame image off the main thread, for reference-crop.js: decodes a picked file
+// The first-frame image off the main thread, for crop.js: decodes a picked file
 // (keeping the full-size bitmap here, sending the preview back) and encodes crops of it.
 
-import { decode, encode } from './reference-image.js';
+import { decode, encode } from './image.js';
 
 let full = null;
 let latest = 0;

@@ -3,13 +3,13 @@
 // arrow keys, wheel, pinch or the zoom slider), then cut and scaled to exactly that size and
 // sent as a JPEG data: URL in input_reference. A new size or model re-crops around the same
 // centre and zoom. Decoding (createImageBitmap, bounded in size) and encoding (OffscreenCanvas)
-// run in a worker, reference-worker.js, so even a huge photo leaves the page responsive.
+// run in a worker (worker.js beside this file), so even a huge photo leaves the page responsive.
 
-import { el } from './dom.js';
-import { parseSize, pixels } from './format.js';
+import { el } from '../dom.js';
+import { parseSize, pixels } from '../format.js';
 import {
   adoptStyles, decode, encode, explainRemix, readAsDataUrl, sniff,
-} from './reference-image.js';
+} from './image.js';
 
 const TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -34,7 +34,7 @@ const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 
 // Where the full-size bitmap lives: in the worker, or here where workers cannot draw.
 function workerEngine() {
-  const worker = new Worker(new URL('./reference-worker.js', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const waiting = new Map();
   let next = 0;
   worker.addEventListener('message', ({ data }) => {

@@ -1,6 +1,6 @@
-// Image-to-video helpers shared by the crop (reference-crop.js and its worker,
-// reference-worker.js) and the cards (reference-card.js); loaded only once an image is
-// picked or a card has one. The decode and encode functions also run in the worker: no DOM.
+// Image-to-video helpers shared by the crop (crop.js and its worker, worker.js) and the
+// cards (card.js); loaded only once an image is picked or a card has one. The decode and
+// encode functions also run in the worker: no DOM.
 
 // input_reference is at most 8 MB decoded (GET /api/config limits.reference_max_bytes).
 export const MAX_BYTES = 8 * 1024 * 1024;

@@ -3,11 +3,11 @@
 // image is read back from reference_url (a 302 to storage; it already has the job's size)
 // and resent as a data: URL. Remix goes through the upstream remix API, which takes no image.
 
-import { ApiError, createVideo } from './api.js';
-import { el } from './dom.js';
-import { describeApiError, parseSize, truncate } from './format.js';
-import { adoptStyles, explainRemix, toDataUrl } from './reference-image.js';
-import { createSubmission } from './submission.js';
+import { ApiError, createVideo } from '../api.js';
+import { el } from '../dom.js';
+import { describeApiError, parseSize, truncate } from '../format.js';
+import { adoptStyles, explainRemix, toDataUrl } from './image.js';
+import { createSubmission } from '../submission.js';
 
 adoptStyles(`
 .ref-card { display: flex; align-items: center; gap: .65rem; font-size: .8rem; color: var(--muted); }
