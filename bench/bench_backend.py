@@ -154,7 +154,7 @@ def moto_stack(sim_url: str) -> Iterator[Any]:
         with mock_aws():
             from chalicelib import runtime
             from chalicelib.config import get_settings
-            from chalicelib.models import create_table
+            from devtools.tables import create_table
 
             runtime.reset()
             settings = get_settings()
@@ -538,7 +538,7 @@ def bench_refresher_latency(latency_ms: int, sample: int) -> None:
             from chalicelib.config import get_settings
             from chalicelib.jobs import refresher
             from chalicelib.jobs import store as job_store
-            from chalicelib.models import create_table
+            from devtools.tables import create_table
 
             runtime.reset()
             settings = get_settings()

@@ -56,6 +56,7 @@ class Settings:
     stage: str = "local"
     region: str = "us-east-1"
     jobs_table: str = "sora-studio-jobs"
+    dynamodb_endpoint_url: str = ""  # AWS_ENDPOINT_URL(_DYNAMODB): a local DynamoDB (make run)
     media_bucket: str = "sora-studio-media"
     videos_api_base_url: str = DEFAULT_BASE_URL
     videos_api_key: str = field(default="", repr=False)
@@ -117,6 +118,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         stage=env.get("STAGE", "").strip() or "local",
         region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),
         jobs_table=env.get("JOBS_TABLE", "").strip() or "sora-studio-jobs",
+        dynamodb_endpoint_url=(
+            env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or ""
+        ).strip(),
         media_bucket=env.get("MEDIA_BUCKET", "").strip() or "sora-studio-media",
         videos_api_base_url=base_url.rstrip("/"),
         videos_api_key=(env.get("VIDEOS_API_KEY") or env.get("OPENAI_API_KEY") or "").strip(),

@@ -1,4 +1,12 @@
-"""PynamoDB models: jobs, plus idempotency and webhook-dedupe records in the same table.
+"""PynamoDB models: every item type of the one jobs table, and the module that writes each.
+
+| item | id | written only by |
+|---|---|---|
+| `JobModel` | job uuid | `jobs/store.py` |
+| `UpstreamLink` | `upstream#<upstream video id>` | `jobs/store.py` |
+| `IdempotencyRecord` | `idem#<owner>#<sha256>` | `jobs/idempotency.py` |
+| `QuotaCounter` | `quota#...` | `jobs/quotas.py` |
+| `WebhookDelivery` | `webhook#<delivery id>` | `webhooks/service.py` |
 
 One table keeps deploys simple. Only job items carry `owner` and `pending`, so the two
 global secondary indexes hold jobs alone: `history-index` (owner, newest first) and the
@@ -27,6 +35,21 @@ STATUSES = PENDING_STATUSES + TERMINAL_STATUSES
 PENDING_MARK = "P"
 
 
+def is_conditional_failure(exc: Exception) -> bool:
+    """True when DynamoDB refused a write because its condition did not hold."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class TableItem(Model):
+    """The base of every item type: they share the jobs table, so they share this `Meta`,
+    which `bind_models` points at the configured table, region and endpoint."""
+
+    class Meta:
+        table_name = "sora-studio-jobs"
+        region = "us-east-1"
+        host: str | None = None
+
+
 class HistoryIndex(GlobalSecondaryIndex["JobModel"]):
     class Meta:
         index_name = "history-index"
@@ -45,10 +68,8 @@ class PendingIndex(GlobalSecondaryIndex["JobModel"]):
     created_key = UnicodeAttribute(range_key=True)
 
 
-class JobModel(Model):
-    class Meta:
-        table_name = "sora-studio-jobs"
-        region = "us-east-1"
+class JobModel(TableItem):
+    class Meta(TableItem.Meta):
         billing_mode = "PAY_PER_REQUEST"
 
     id = UnicodeAttribute(hash_key=True)
@@ -101,12 +122,8 @@ class JobModel(Model):
         return self.status in PENDING_STATUSES
 
 
-class IdempotencyRecord(Model):
+class IdempotencyRecord(TableItem):
     """`id` is `idem#<owner>#<sha256 of the key>`; remembers which job a key produced."""
-
-    class Meta:
-        table_name = "sora-studio-jobs"
-        region = "us-east-1"
 
     id = UnicodeAttribute(hash_key=True)
     body_hash = UnicodeAttribute()
@@ -115,35 +132,27 @@ class IdempotencyRecord(Model):
     ttl = TTLAttribute()
 
 
-class WebhookDelivery(Model):
+class WebhookDelivery(TableItem):
     """`id` is `webhook#<webhook-id>`; a delivery seen once is acknowledged without work."""
-
-    class Meta:
-        table_name = "sora-studio-jobs"
-        region = "us-east-1"
 
     id = UnicodeAttribute(hash_key=True)
     ttl = TTLAttribute()
 
 
-class UpstreamLink(Model):
+class UpstreamLink(TableItem):
     """`id` is `upstream#<upstream video id>`; lets a webhook find the job it is about."""
-
-    class Meta:
-        table_name = "sora-studio-jobs"
-        region = "us-east-1"
 
     id = UnicodeAttribute(hash_key=True)
     job_id = UnicodeAttribute()
 
+    @staticmethod
+    def key(upstream_id: str) -> str:
+        return f"upstream#{upstream_id}"
 
-class QuotaCounter(Model):
+
+class QuotaCounter(TableItem):
     """Spend-guard counters: `quota#pending#<owner>`, `quota#pending#*` (global) and
     `quota#spend#<owner>#<YYYY-MM-DD>`; changed only by conditional, transactional writes."""
-
-    class Meta:
-        table_name = "sora-studio-jobs"
-        region = "us-east-1"
 
     id = UnicodeAttribute(hash_key=True)
     count = NumberAttribute(null=True)
@@ -161,21 +170,12 @@ ALL_MODELS: tuple[type[Model], ...] = (
 
 
 def bind_models(settings: Settings) -> None:
-    """Point every model at the configured table and region (connections are made lazily)."""
+    """Point every model at the configured table, region and endpoint (connections are made
+    lazily)."""
     for model in ALL_MODELS:
         model.Meta.table_name = settings.jobs_table
         model.Meta.region = settings.region
+        model.Meta.host = settings.dynamodb_endpoint_url or None
         model._connection = None
     for index in (JobModel.history_index, JobModel.pending_index):
         index._connection = None  # type: ignore[attr-defined]
-
-
-def create_table(settings: Settings) -> None:
-    """Create the jobs table with both indexes and TTL (local runs and tests; AWS uses infra/)."""
-    bind_models(settings)
-    if not JobModel.exists():
-        JobModel.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
-        JobModel._get_connection().connection.client.update_time_to_live(
-            TableName=settings.jobs_table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
-        )

@@ -57,7 +57,7 @@ def aws(app_env: dict[str, str]) -> Iterator[dict[str, Any]]:
     """moto's DynamoDB and S3 with the jobs table and media bucket created."""
     from chalicelib import runtime
     from chalicelib.config import get_settings
-    from chalicelib.models import create_table
+    from devtools.tables import create_table
 
     with mock_aws():
         runtime.reset()

@@ -14,8 +14,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.errors import ApiError, bad_request
-from chalicelib.jobs.store import is_conditional_failure
-from chalicelib.models import IdempotencyRecord
+from chalicelib.models import IdempotencyRecord, is_conditional_failure
 
 KEY_MAX_LENGTH = 255
 RECORD_LIFETIME = timedelta(hours=24)

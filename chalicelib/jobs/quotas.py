@@ -51,7 +51,8 @@ def _seconds_to_midnight() -> int:
 @lru_cache(maxsize=1)
 def _connection() -> Connection:
     """One connection per process: building a botocore client costs ~0.8 s of CPU."""
-    return Connection(region=get_settings().region)
+    settings = get_settings()
+    return Connection(region=settings.region, host=settings.dynamodb_endpoint_url or None)
 
 
 def reset_connection() -> None:
@@ -146,6 +147,18 @@ def cancel(reservation: Reservation) -> None:
         )
     except Exception:
         log.exception("could not refund reserved spend of %s", reservation.owner)
+
+
+def settle(owner: str, created_at: datetime, reserved_usd: float, actual_usd: float) -> None:
+    """The upstream said what a job cost: the job's day holds that instead of the estimate."""
+    delta = _cents(actual_usd) - _cents(reserved_usd)
+    if not delta:
+        return
+    day = created_at.astimezone(UTC).strftime("%Y-%m-%d")
+    try:
+        QuotaCounter(_spend_id(owner, day)).update(actions=[QuotaCounter.cents.add(delta)])
+    except Exception:
+        log.exception("could not settle the actual cost of a job of %s", owner)
 
 
 def _read(counter_id: str, attribute: str) -> int:

@@ -16,18 +16,20 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from chalicelib import clock
 from chalicelib.errors import bad_request
 from chalicelib.jobs import quotas
-from chalicelib.models import PENDING_MARK, PENDING_STATUSES, STATUSES, JobModel, UpstreamLink
+from chalicelib.models import (
+    PENDING_MARK,
+    PENDING_STATUSES,
+    STATUSES,
+    JobModel,
+    UpstreamLink,
+    is_conditional_failure,
+)
 
 LIST_SCAN_BUDGET = 2_000  # items a filtered list may examine per request before it pages
 
 
 class TransitionRefused(Exception):
     """DynamoDB refused the conditional update: another writer got there first."""
-
-
-def is_conditional_failure(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 def new_job(

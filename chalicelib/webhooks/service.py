@@ -14,8 +14,7 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ApiError
 from chalicelib.jobs import lifecycle
 from chalicelib.jobs import store as job_store
-from chalicelib.jobs.store import is_conditional_failure
-from chalicelib.models import UpstreamLink, WebhookDelivery
+from chalicelib.models import UpstreamLink, WebhookDelivery, is_conditional_failure
 from chalicelib.webhooks.signature import SignatureError, verify
 
 log = logging.getLogger(__name__)

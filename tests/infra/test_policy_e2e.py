@@ -67,7 +67,7 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
     from app import app
     from chalicelib import runtime, secrets
     from chalicelib.config import get_settings
-    from chalicelib.models import create_table
+    from devtools.tables import create_table
 
     for name in ("VIDEOS_API_KEY", "OPENAI_API_KEY", "VIDEOS_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
