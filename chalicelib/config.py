@@ -10,6 +10,7 @@ from typing import Any
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
+DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AUTH_MODES = ("none", "token", "cognito")
 
@@ -44,6 +45,13 @@ def _float(env: dict[str, str], name: str, default: float, low: float, high: flo
     return value
 
 
+def _url(env: dict[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    if not value.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
 def _choice(env: dict[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env.get(name, "").strip() or default
     if value not in choices:
@@ -66,6 +74,14 @@ class Settings:
     gemini_api_key_param: str = ""
     webhook_secret: str = field(default="", repr=False)
     webhook_secret_param: str = ""
+    openrouter_base_url: str = DEFAULT_OPENROUTER_BASE_URL
+    openrouter_api_key: str = field(default="", repr=False)
+    openrouter_api_key_param: str = ""
+    openrouter_models: tuple[str, ...] = ()  # allow-list of slugs; empty offers all
+    openrouter_webhook_secret: str = field(default="", repr=False)
+    openrouter_webhook_secret_param: str = ""
+    openrouter_callback_url: str = ""
+    catalog_refresh_seconds: int = 3600
     poll_interval_seconds: int = 5
     pending_timeout_seconds: int = 3600
     model_catalog: list[dict[str, Any]] | None = None
@@ -114,6 +130,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     gemini_key = env.get("GEMINI_API_KEY", "").strip()
     if any(ch.isspace() for ch in gemini_key):
         raise SettingsError("GEMINI_API_KEY must not contain spaces or line breaks")
+    openrouter_base_url = _url(env, "OPENROUTER_BASE_URL", DEFAULT_OPENROUTER_BASE_URL)
+    callback_url = env.get("OPENROUTER_CALLBACK_URL", "").strip()
+    if callback_url and not callback_url.startswith(("http://", "https://")):
+        raise SettingsError(f"OPENROUTER_CALLBACK_URL must be an http(s) URL, got {callback_url!r}")
     settings = Settings(
         stage=env.get("STAGE", "").strip() or "local",
         region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),
@@ -130,6 +150,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         gemini_api_key_param=env.get("GEMINI_API_KEY_PARAM", "").strip(),
         webhook_secret=env.get("VIDEOS_WEBHOOK_SECRET", "").strip(),
         webhook_secret_param=env.get("VIDEOS_WEBHOOK_SECRET_PARAM", "").strip(),
+        openrouter_base_url=openrouter_base_url,
+        openrouter_api_key=env.get("OPENROUTER_API_KEY", "").strip(),
+        openrouter_api_key_param=env.get("OPENROUTER_API_KEY_PARAM", "").strip(),
+        openrouter_models=tuple(
+            slug.strip() for slug in env.get("OPENROUTER_MODELS", "").split(",") if slug.strip()
+        ),
+        openrouter_webhook_secret=env.get("OPENROUTER_WEBHOOK_SECRET", "").strip(),
+        openrouter_webhook_secret_param=env.get("OPENROUTER_WEBHOOK_SECRET_PARAM", "").strip(),
+        openrouter_callback_url=callback_url,
+        catalog_refresh_seconds=_int(env, "CATALOG_REFRESH_SECONDS", 3600, 60, 7 * 86400),
         poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", 5, 1, 3600),
         pending_timeout_seconds=_int(env, "PENDING_TIMEOUT_SECONDS", 3600, 60, 7 * 86400),
         model_catalog=catalog,

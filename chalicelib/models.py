@@ -86,6 +86,7 @@ class JobModel(TableItem):
     status = UnicodeAttribute(default="queued")
     progress = NumberAttribute(default=0)
     estimated_cost_usd = NumberAttribute(default=0)
+    cost_usd = NumberAttribute(null=True)  # what the upstream says it charged, once known
     remixed_from = UnicodeAttribute(null=True)
     reference_key = UnicodeAttribute(null=True)
     reference_type = UnicodeAttribute(null=True)
@@ -160,12 +161,28 @@ class QuotaCounter(TableItem):
     ttl = TTLAttribute(null=True)
 
 
+class CatalogListing(Model):
+    """`id` is `catalog#<provider>`: the last good model listing an upstream gave, kept so a
+    cold start reads one item and a failed refresh leaves the list as it was."""
+
+    class Meta:
+        table_name = "sora-studio-jobs"
+        region = "us-east-1"
+
+    id = UnicodeAttribute(hash_key=True)
+    models_json = UnicodeAttribute(null=True)  # our catalog dicts, JSON; absent until a success
+    fetched_at = NumberAttribute(null=True)  # Unix seconds of the last good listing
+    next_attempt_at = NumberAttribute(default=0)  # one refresher claims each attempt
+    last_error = UnicodeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     JobModel,
     IdempotencyRecord,
     WebhookDelivery,
     UpstreamLink,
     QuotaCounter,
+    CatalogListing,
 )
 
 

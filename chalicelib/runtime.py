@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.auth.access import reset_auth_caches
 from chalicelib.aws import reset_clients
-from chalicelib.catalog.spec import get_catalog
+from chalicelib.catalog.source import forget_catalog
 from chalicelib.config import get_settings, reset_settings
 from chalicelib.jobs.quotas import reset_connection
 from chalicelib.media.links import reset as reset_media_links
@@ -15,7 +15,7 @@ from chalicelib.upstreams.registry import reset_providers
 
 def reset() -> None:
     reset_settings()
-    get_catalog.cache_clear()
+    forget_catalog()
     reset_clients()
     reset_providers()
     reset_auth_caches()

@@ -134,9 +134,9 @@ class LocalStack:
     def _configure_veo(self) -> None:
         """UPSTREAM_PROTOCOL=veo: the Veo models through the Gemini API protocol, served by
         the simulator unless GEMINI_API_KEY names a real upstream."""
-        from chalicelib.catalog.spec import VEO_CATALOG
+        from chalicelib.catalog.presets import VEO_SIMULATED
 
-        os.environ.setdefault("MODEL_CATALOG_JSON", json.dumps(VEO_CATALOG))
+        os.environ.setdefault("MODEL_CATALOG_JSON", json.dumps(VEO_SIMULATED))
         if os.environ.get("GEMINI_API_KEY"):
             os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
             log.info("upstream: Veo at %s", os.environ.get("GEMINI_API_BASE_URL", "default"))

@@ -12,6 +12,7 @@ import uuid
 
 from chalicelib import clock
 from chalicelib.config import get_settings
+from chalicelib.jobs import quotas
 from chalicelib.jobs import store as job_store
 from chalicelib.jobs.store import TransitionRefused
 from chalicelib.media import store as media_store
@@ -90,26 +91,36 @@ def _apply(job: JobModel, video: UpstreamVideo) -> None:
     elif video.status == "completed":
         if job.upstream_status != "completed":
             expires = video.expires_at or int(now) + 3600
-            job_store.set_progress(
-                job,
-                "in_progress",
-                100,
-                [
-                    JobModel.upstream_status.set("completed"),
-                    JobModel.upstream_expires_at.set(expires),
-                    JobModel.checked_at.set(now),
-                ],
-            )
+            actions = [
+                JobModel.upstream_status.set("completed"),
+                JobModel.upstream_expires_at.set(expires),
+                JobModel.checked_at.set(now),
+            ]
+            if video.cost_usd is not None:
+                actions.append(JobModel.cost_usd.set(video.cost_usd))
+            job_store.set_progress(job, "in_progress", 100, actions)
+            if video.cost_usd is not None:  # this writer won the one move to "completed"
+                quotas.settle(
+                    job.owner, job.created_at, float(job.estimated_cost_usd), video.cost_usd
+                )
         archive(job)
     else:
         status = "in_progress" if "in_progress" in (video.status, job.status) else "queued"
-        progress = max(int(job.progress), min(int(video.progress), 99))
+        reported = video.progress if video.progress is not None else estimate_progress(job, now)
+        progress = max(int(job.progress), min(int(reported), 99))
         job_store.set_progress(
             job,
             status,
             progress,
             [JobModel.upstream_status.set(video.status), JobModel.checked_at.set(now)],
         )
+
+
+def estimate_progress(job: JobModel, now: float) -> int:
+    """For upstreams that give no figure: the job's age against a typical render time
+    (half a minute plus twelve seconds per second of video), never past 95."""
+    typical = 30 + 12 * float(job.seconds)
+    return min(95, int(100 * max(0.0, now - job.created_at.timestamp()) / typical))
 
 
 def archive(job: JobModel) -> None:

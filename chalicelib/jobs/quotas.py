@@ -149,6 +149,18 @@ def cancel(reservation: Reservation) -> None:
         log.exception("could not refund reserved spend of %s", reservation.owner)
 
 
+def settle(owner: str, created_at: datetime, reserved_usd: float, actual_usd: float) -> None:
+    """The upstream said what a job cost: the job's day holds that instead of the estimate."""
+    delta = _cents(actual_usd) - _cents(reserved_usd)
+    if not delta:
+        return
+    day = created_at.astimezone(UTC).strftime("%Y-%m-%d")
+    try:
+        QuotaCounter(_spend_id(owner, day)).update(actions=[QuotaCounter.cents.add(delta)])
+    except Exception:
+        log.exception("could not settle the actual cost of a job of %s", owner)
+
+
 def _read(counter_id: str, attribute: str) -> int:
     try:
         item = QuotaCounter.get(counter_id, consistent_read=True)

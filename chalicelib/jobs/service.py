@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.catalog.spec import get_catalog
+from chalicelib.catalog.source import get_catalog
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError, bad_request, conflict, not_found
 from chalicelib.jobs import idempotency, lifecycle, quotas
@@ -23,6 +23,8 @@ from chalicelib.upstreams.base import (
     UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamError,
+    UpstreamNotFound,
+    UpstreamPaymentRequired,
     UpstreamRateLimited,
     UpstreamVideo,
 )
@@ -52,9 +54,34 @@ def upstream_failure(exc: UpstreamError) -> ApiError:
             headers={"Retry-After": str(wait)},
         )
     if isinstance(exc, UpstreamBadRequest):
+        if exc.code == "moderation_blocked":
+            return ApiError(
+                400,
+                "moderation_blocked",
+                "The video service refused this prompt or image under its content policy.",
+                field=exc.param or "prompt",
+            )
         return ApiError(400, "upstream_rejected", exc.message, field=exc.param)
     if isinstance(exc, UpstreamAuthError):
-        return ApiError(502, "upstream_error", "The video service rejected this server's API key.")
+        return ApiError(
+            502,
+            "upstream_auth_failed",
+            "The video service rejected this server's API key: check the key in the settings.",
+        )
+    if isinstance(exc, UpstreamPaymentRequired):
+        return ApiError(
+            402,
+            "upstream_out_of_credits",
+            "The video service account has no credit left for this video. Add credit there "
+            "(for OpenRouter: openrouter.ai/credits), then try again.",
+        )
+    if isinstance(exc, UpstreamNotFound):
+        return ApiError(
+            400,
+            "model_unavailable",
+            "The video service no longer offers this model. Pick another one.",
+            field="model",
+        )
     return ApiError(502, "upstream_error", f"The video service failed: {exc.message}")
 
 
@@ -129,7 +156,16 @@ def _submit(
 def create(owner: str, raw_body: bytes | None, idempotency_key: str | None) -> Created:
     key = idempotency.validate_key(idempotency_key)
     body = parse_json_object(raw_body)
-    spec = parse_create(get_catalog(), body)
+    catalog = get_catalog()
+    if not catalog.models:
+        raise ApiError(
+            503,
+            "no_models",
+            "No video model is available yet: the model list is still being fetched, or no "
+            "upstream is configured. Try again in a minute.",
+            headers={"Retry-After": "60"},
+        )
+    spec = parse_create(catalog, body)
     job = job_store.new_job(
         owner=owner,
         prompt=spec.prompt,
@@ -145,6 +181,7 @@ def create(owner: str, raw_body: bytes | None, idempotency_key: str | None) -> C
         size=spec.size,
         seconds=spec.seconds,
         reference=spec.reference,
+        wire=spec.model.wire,
     )
     return _submit(
         owner,

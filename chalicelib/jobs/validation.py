@@ -38,7 +38,8 @@ class CreateInput:
 
     @property
     def estimated_cost_usd(self) -> float:
-        return self.model.estimate_cost(self.size, self.seconds)
+        # Upstreams that can add sound do so unless told otherwise, and may charge for it.
+        return self.model.estimate_cost(self.size, self.seconds, self.model.capabilities.audio)
 
 
 def parse_json_object(raw_body: bytes | None) -> dict[str, Any]:
@@ -77,6 +78,8 @@ def parse_prompt(value: Any) -> str:
 
 def _parse_model(catalog: Catalog, value: Any) -> ModelSpec:
     if value is None:
+        if catalog.default_model is None:
+            raise bad_request("model", "No video model is available right now.")
         return catalog.default_model
     model = catalog.get(value) if isinstance(value, str) else None
     if model is None:

@@ -52,6 +52,8 @@ def to_public(job: JobModel) -> dict[str, Any]:
         "error_code": job.error_code,
         "error_message": job.error_message,
         "estimated_cost_usd": float(job.estimated_cost_usd),
+        "cost_usd": float(job.cost_usd) if job.cost_usd is not None else None,
+        "provider": job.provider,
         "media_url": media_url,
         "thumbnail_url": _with_param(media_url, "variant=thumbnail")
         if media_url and "thumbnail" in (job.archived_variants or set())

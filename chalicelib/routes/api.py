@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.auth.access import current_owner
-from chalicelib.catalog.spec import get_catalog
+from chalicelib.catalog.source import get_catalog, is_loading
 from chalicelib.config import get_settings
 from chalicelib.jobs import quotas
 from chalicelib.jobs import service as jobs_service
@@ -48,8 +48,10 @@ def config() -> dict[str, Any]:
     auth: dict[str, Any] = {"mode": settings.auth_mode}
     if settings.auth_mode == "cognito":
         auth.update(domain=settings.cognito_domain, client_id=settings.cognito_client_id)
+    catalog = get_catalog()
     return {
-        **get_catalog().to_public(),
+        **catalog.to_public(),
+        "catalog": {"loading": is_loading(settings, catalog)},
         "auth": auth,
         "upstream": settings.upstream_label,
         "limits": {

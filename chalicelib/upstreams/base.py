@@ -27,18 +27,21 @@ class CreateRequest:
     size: str
     seconds: int
     reference: ReferenceImage | None = None
+    # The catalog entry's `wire` hints: the upstream's own names for our choices.
+    wire: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class UpstreamVideo:
     id: str
     status: str  # queued | in_progress | completed | failed
-    progress: int = 0
+    progress: int | None = 0  # None: the upstream gives no figure; the lifecycle estimates it
     error_code: str | None = None
     error_message: str | None = None
     completed_at: int | None = None
     expires_at: int | None = None
     request_id: str | None = None
+    cost_usd: float | None = None  # what the upstream charged, when it says
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -91,6 +94,10 @@ class UpstreamBadRequest(UpstreamError):
 
 class UpstreamAuthError(UpstreamError):
     """401/403: the key is missing, wrong or not allowed."""
+
+
+class UpstreamPaymentRequired(UpstreamError):
+    """402: the upstream account has no credit left for this render."""
 
 
 class UpstreamNotFound(UpstreamError):

@@ -45,7 +45,25 @@ def gemini_key(settings: Settings) -> str:
     )
 
 
+def openrouter_key(settings: Settings) -> str:
+    return _secret(
+        settings.openrouter_api_key,
+        settings.openrouter_api_key_param,
+        "No OpenRouter key: set OPENROUTER_API_KEY, or OPENROUTER_API_KEY_PARAM naming an SSM "
+        "SecureString.",
+    )
+
+
 def _build(name: str, settings: Settings) -> VideoProvider:
+    if name == "openrouter":
+        from chalicelib.upstreams.openrouter import OpenRouterClient
+
+        return OpenRouterClient(
+            settings.openrouter_base_url,
+            openrouter_key(settings),
+            callback_url=settings.openrouter_callback_url,
+            timeout=settings.http_timeout_seconds,
+        )
     if name == "openai":
         # Imported here: `requests` is not needed to answer routes that never go upstream.
         from chalicelib.upstreams.videos_api import VideosApiClient

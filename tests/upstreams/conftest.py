@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from chalicelib.catalog.presets import OPENAI_PRESETS, VEO_SIMULATED
 from simulator import SimulatorServer
 from tests.upstreams.gateway_support import GatewayError, GatewayStarter
 
@@ -21,9 +23,11 @@ def veo_env(
         **app_env,
         "GEMINI_API_KEY": GEMINI_KEY,
         "GEMINI_API_BASE_URL": simulator.url.removesuffix("/v1"),
+        # Google retired the preview ids; the simulator still answers to them.
+        "MODEL_CATALOG_JSON": json.dumps(OPENAI_PRESETS + VEO_SIMULATED),
     }
     monkeypatch.delenv("GEMINI_API_KEY_PARAM", raising=False)
-    for name in ("GEMINI_API_KEY", "GEMINI_API_BASE_URL"):
+    for name in ("GEMINI_API_KEY", "GEMINI_API_BASE_URL", "MODEL_CATALOG_JSON"):
         monkeypatch.setenv(name, env[name])
     return env
 

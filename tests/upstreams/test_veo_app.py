@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 
-from chalicelib.catalog.spec import VEO_CATALOG, build_catalog, default_models
+from chalicelib.catalog.presets import VEO_SIMULATED
+from chalicelib.catalog.source import load_catalog
+from chalicelib.catalog.spec import build_catalog
 from chalicelib.config import SettingsError, load_settings
 from chalicelib.jobs import refresher
 from chalicelib.media import store as media_store
 from tests.backend.helpers import body, get, post_json, wait_until
+from tests.upstreams.conftest import GEMINI_KEY
 
 FAST = "veo-3.1-fast-generate-preview"
 
@@ -37,7 +40,9 @@ def test_veo_models_join_the_catalog_after_the_openai_ones(veo_client):
     ids = [m["id"] for m in config["models"]]
     assert ids == ["sora-2", "sora-2-pro", "veo-3.1-generate-preview", FAST]
     veo = {m["id"]: m for m in config["models"]}[FAST]
+    assert veo["provider"] == "veo"
     assert veo["supports_remix"] is False and veo["supports_reference"] is True
+    assert veo["capabilities"]["remix"] is False and veo["capabilities"]["first_frame"] is True
     assert veo["seconds"] == [4, 6, 8]
     assert veo["price_per_second_by_size"]["1920x1080"] == 0.12
     assert config["defaults"]["model"] == "sora-2"
@@ -49,19 +54,17 @@ def test_without_a_gemini_key_the_catalog_is_unchanged(client):
 
 
 def test_model_catalog_json_replaces_the_presets(veo_env, monkeypatch):
-    monkeypatch.setenv("MODEL_CATALOG_JSON", json.dumps(VEO_CATALOG[:1]))
+    monkeypatch.setenv("MODEL_CATALOG_JSON", json.dumps(VEO_SIMULATED[:1]))
     catalog = build_catalog(load_settings().model_catalog)
     assert [m.id for m in catalog.models] == ["veo-3.1-generate-preview"]
     assert catalog.models[0].provider == "veo"
-    assert [m["id"] for m in default_models(True, False)] == ["sora-2", "sora-2-pro"]
 
 
-def test_with_only_a_gemini_key_veo_comes_first_and_is_the_default():
-    veo_only = [m["id"] for m in default_models(False, True)]
-    assert veo_only == [m["id"] for m in VEO_CATALOG]
-    both = [m["id"] for m in default_models(True, True)]
-    assert both[:2] == ["sora-2", "sora-2-pro"] and both[2:] == veo_only
-    assert [m["id"] for m in default_models(False, False)] == ["sora-2", "sora-2-pro"]
+def test_the_retired_gemini_preview_ids_are_not_offered_by_default():
+    gemini_only = load_settings({"GEMINI_API_KEY": GEMINI_KEY})
+    assert load_catalog(gemini_only).models == ()
+    with_gateway = load_settings({"GEMINI_API_KEY": GEMINI_KEY, "VIDEOS_API_KEY": "k"})
+    assert [m.id for m in load_catalog(with_gateway).models] == ["sora-2", "sora-2-pro"]
 
 
 @pytest.mark.parametrize(

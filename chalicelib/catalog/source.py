@@ -1,0 +1,85 @@
+"""Which models this deployment offers, from the configured upstreams.
+
+`MODEL_CATALOG_JSON` replaces everything. Otherwise each configured upstream adds its models,
+the first one giving the default: OpenRouter the last good listing the refresher stored
+(`catalog.refresh`), narrowed by `OPENROUTER_MODELS`; the `/v1/videos` protocol its presets.
+The stored listing is read at most once per `LISTING_CACHE_SECONDS` per process, so a cold
+start reads one item and no request waits on the upstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from chalicelib.catalog import store
+from chalicelib.catalog.presets import OPENAI_PRESETS
+from chalicelib.catalog.spec import Catalog, build_catalog
+from chalicelib.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+LISTING_CACHE_SECONDS = 300.0
+
+_lock = threading.Lock()
+_cached: tuple[float, Catalog] | None = None
+
+
+def openrouter_configured(settings: Settings) -> bool:
+    return bool(settings.openrouter_api_key or settings.openrouter_api_key_param)
+
+
+def openai_configured(settings: Settings) -> bool:
+    return bool(settings.videos_api_key or settings.videos_api_key_param)
+
+
+def listed_providers(settings: Settings) -> list[str]:
+    """The configured upstreams whose models come from their own listing."""
+    return ["openrouter"] if openrouter_configured(settings) else []
+
+
+def _openrouter_models(settings: Settings) -> list[dict[str, Any]]:
+    models = store.load_models("openrouter") or []
+    if settings.openrouter_models:
+        allowed = set(settings.openrouter_models)
+        models = [m for m in models if m.get("id") in allowed]
+    return models
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    if settings.model_catalog:
+        return build_catalog(settings.model_catalog)
+    models: list[dict[str, Any]] = []
+    if openrouter_configured(settings):
+        models += _openrouter_models(settings)
+    if openai_configured(settings):
+        models += OPENAI_PRESETS
+    return build_catalog(models)
+
+
+def get_catalog() -> Catalog:
+    global _cached
+    now = time.monotonic()
+    with _lock:
+        if _cached is not None and now - _cached[0] < LISTING_CACHE_SECONDS:
+            return _cached[1]
+    catalog = load_catalog(get_settings())
+    with _lock:
+        _cached = (now, catalog)
+    return catalog
+
+
+def forget_catalog() -> None:
+    """Drop the process copy (tests, and right after this process stored a new listing)."""
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def is_loading(settings: Settings, catalog: Catalog) -> bool:
+    """True while a listed upstream is configured but has given no listing yet."""
+    if settings.model_catalog or catalog.models:
+        return False
+    return any(store.load_models(p) is None for p in listed_providers(settings))
