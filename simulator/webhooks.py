@@ -1,8 +1,14 @@
-"""Standard Webhooks signing and a background sender for ``video.*`` events.
+"""Signed webhooks for the simulator's protocols, sent from background threads.
 
-Signature scheme (https://www.standardwebhooks.com/): the headers ``webhook-id``,
-``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256>`` where the HMAC covers
-``"{id}.{timestamp}.{body}"`` keyed with the base64-decoded secret that follows ``whsec_``.
+Standard Webhooks (https://www.standardwebhooks.com/), for the ``/v1/videos`` protocol: the
+headers ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256>``
+where the HMAC covers ``"{id}.{timestamp}.{body}"`` keyed with the base64-decoded secret that
+follows ``whsec_``.
+
+OpenRouter (docs/upstreams/openrouter.md), for its video protocol: ``X-OpenRouter-Signature:
+t=<unix seconds>,v1=<hex HMAC-SHA256>`` over ``"{t},{raw body}"`` keyed with the secret's UTF-8
+bytes as they are, plus ``X-OpenRouter-Idempotency-Key: <job id>-<status>``; unsigned when no
+secret is configured.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger("simulator.webhooks")
 
@@ -73,33 +80,39 @@ def verify(
     return any(hmac.compare_digest(expected, candidate) for candidate in signatures.split())
 
 
+def openrouter_signature(secret: str, timestamp: int, body: bytes | str) -> str:
+    """Return the ``X-OpenRouter-Signature`` header value (``t=<ts>,v1=<hex>``) for a body."""
+    payload = body.encode() if isinstance(body, str) else body
+    signed = f"{int(timestamp)},".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={int(timestamp)},v1={digest}"
+
+
 @dataclass(frozen=True)
 class Delivery:
-    event_id: str
+    event_id: str  # the id every attempt of this event repeats (a de-duplication key)
     body: bytes
+    url: str
 
 
-class WebhookSender:
-    """Delivers signed events from background threads; :meth:`send` never blocks.
+class _Sender:
+    """Delivers queued events from background threads; :meth:`_enqueue` never blocks.
 
     Each event is tried up to ``max_attempts`` times with exponential backoff; every attempt
-    keeps the same ``webhook-id`` (so receivers can de-duplicate) and is signed afresh.
+    keeps the same event id (so receivers can de-duplicate) and is signed afresh by
+    :meth:`_headers`.
     """
 
     def __init__(
         self,
-        url: str,
-        secret: str,
         *,
         max_attempts: int = 4,
         backoff_seconds: float = 0.5,
         timeout_seconds: float = 5.0,
         workers: int = 2,
         clock: Callable[[], float] = time.time,
+        thread_name: str = "simulator-webhook",
     ) -> None:
-        decode_secret(secret)  # fail fast on a malformed secret
-        self.url = url
-        self._secret = secret
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._timeout = timeout_seconds
@@ -110,25 +123,11 @@ class WebhookSender:
         self.delivered = 0
         self.failed = 0
         self._threads = [
-            threading.Thread(target=self._work, name=f"simulator-webhook-{i}", daemon=True)
+            threading.Thread(target=self._work, name=f"{thread_name}-{i}", daemon=True)
             for i in range(workers)
         ]
         for thread in self._threads:
             thread.start()
-
-    def send(self, event_type: str, video_id: str) -> str:
-        """Queue one ``video.completed`` / ``video.failed`` event; returns its event id."""
-        event_id = "evt_" + secrets.token_hex(16)
-        event = {
-            "object": "event",
-            "id": event_id,
-            "type": event_type,
-            "created_at": int(self._clock()),
-            "data": {"id": video_id},
-        }
-        body = json.dumps(event, separators=(",", ":")).encode()
-        self._queue.put(Delivery(event_id, body))
-        return event_id
 
     def close(self) -> None:
         self._stopping.set()
@@ -136,6 +135,12 @@ class WebhookSender:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=2)
+
+    def _headers(self, delivery: Delivery, timestamp: int) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _enqueue(self, delivery: Delivery) -> None:
+        self._queue.put(delivery)
 
     def _work(self) -> None:
         while True:
@@ -158,7 +163,7 @@ class WebhookSender:
         log.warning(
             "webhook %s to %s failed after %d attempts",
             delivery.event_id,
-            self.url,
+            delivery.url,
             self._max_attempts,
         )
         return False
@@ -166,17 +171,13 @@ class WebhookSender:
     def _post(self, delivery: Delivery) -> bool:
         timestamp = int(time.time())  # wall clock: receivers check freshness against theirs
         request = urllib.request.Request(
-            self.url,
+            delivery.url,
             data=delivery.body,
             method="POST",
             headers={
                 "content-type": "application/json",
                 "user-agent": "sora-studio-simulator",
-                "webhook-id": delivery.event_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(
-                    self._secret, delivery.event_id, timestamp, delivery.body
-                ),
+                **self._headers(delivery, timestamp),
             },
         )
         try:
@@ -188,3 +189,55 @@ class WebhookSender:
         except (OSError, ValueError) as exc:
             log.info("webhook %s not delivered: %s", delivery.event_id, exc)
         return False
+
+
+class WebhookSender(_Sender):
+    """Standard Webhooks ``video.*`` events to one URL, signed with a ``whsec_`` secret."""
+
+    def __init__(self, url: str, secret: str, **options: Any) -> None:
+        decode_secret(secret)  # fail fast on a malformed secret
+        self.url = url
+        self._secret = secret
+        super().__init__(**options)
+
+    def send(self, event_type: str, video_id: str) -> str:
+        """Queue one ``video.completed`` / ``video.failed`` event; returns its event id."""
+        event_id = "evt_" + secrets.token_hex(16)
+        event = {
+            "object": "event",
+            "id": event_id,
+            "type": event_type,
+            "created_at": int(self._clock()),
+            "data": {"id": video_id},
+        }
+        body = json.dumps(event, separators=(",", ":")).encode()
+        self._enqueue(Delivery(event_id, body, self.url))
+        return event_id
+
+    def _headers(self, delivery: Delivery, timestamp: int) -> dict[str, str]:
+        return {
+            "webhook-id": delivery.event_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(self._secret, delivery.event_id, timestamp, delivery.body),
+        }
+
+
+class OpenRouterWebhookSender(_Sender):
+    """OpenRouter ``video.generation.*`` events, each to its job's callback URL."""
+
+    def __init__(self, secret: str | None, **options: Any) -> None:
+        self._secret = secret or None
+        super().__init__(thread_name="simulator-openrouter-webhook", **options)
+
+    def send(self, url: str, event: Mapping[str, Any], idempotency_key: str) -> None:
+        """Queue one event envelope; ``idempotency_key`` is ``<job id>-<status>``."""
+        body = json.dumps(event, separators=(",", ":")).encode()
+        self._enqueue(Delivery(idempotency_key, body, url))
+
+    def _headers(self, delivery: Delivery, timestamp: int) -> dict[str, str]:
+        headers = {"x-openrouter-idempotency-key": delivery.event_id}
+        if self._secret is not None:
+            headers["x-openrouter-signature"] = openrouter_signature(
+                self._secret, timestamp, delivery.body
+            )
+        return headers
