@@ -22,7 +22,8 @@ def _env(name: str, default: str | None = None) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
-        description="Serve the OpenAI Videos API protocol locally, rendering real MP4s.",
+        description="Serve the OpenAI Videos API protocol (and the Veo and OpenRouter video "
+        "protocols) locally, rendering real MP4s.",
     )
     add = parser.add_argument
     add("--host", default=_env("SIMULATOR_HOST", "127.0.0.1"), help="env SIMULATOR_HOST")
@@ -57,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="whsec_<base64> signing secret (env VIDEOS_WEBHOOK_SECRET)",
     )
     add(
+        "--openrouter-webhook-url",
+        default=_env("OPENROUTER_WEBHOOK_URL"),
+        help="default callback URL of OpenRouter jobs without callback_url "
+        "(env OPENROUTER_WEBHOOK_URL)",
+    )
+    add(
+        "--openrouter-webhook-secret",
+        default=_env("OPENROUTER_WEBHOOK_SECRET"),
+        help="OpenRouter webhook signing secret; unsigned without one "
+        "(env OPENROUTER_WEBHOOK_SECRET)",
+    )
+    add(
         "--cache-dir",
         default=_env("SIMULATOR_CACHE_DIR"),
         help="keep rendered media here; default: a temporary directory (env SIMULATOR_CACHE_DIR)",
@@ -80,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency_ms=args.latency_ms,
             webhook_url=args.webhook_url,
             webhook_secret=args.webhook_secret,
+            openrouter_webhook_url=args.openrouter_webhook_url,
+            openrouter_webhook_secret=args.openrouter_webhook_secret,
             cache_dir=args.cache_dir,
         ).start()
     except (ValueError, OSError) as exc:
@@ -93,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
     print(f"Videos API simulator listening on {simulator.url} (speed {args.speed})", flush=True)
+    print(f"OpenRouter Video API on {simulator.openrouter_url}", flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,10 +23,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .api import FileResponse, JsonResponse, Request, Response, VideosApi
 from .errors import ApiError
+from .openrouter import OpenRouterApi
 from .render import Renderer
 from .store import Job, State, VideoStore
 from .veo import VeoApi
-from .webhooks import WebhookSender, decode_secret
+from .webhooks import OpenRouterWebhookSender, WebhookSender, decode_secret
 
 log = logging.getLogger("simulator.server")
 
@@ -137,32 +139,23 @@ class _Handler(BaseHTTPRequestHandler):
         simulator.record(self.command, path)
         if simulator.latency_ms:
             time.sleep(simulator.latency_ms / 1000)
+        request = Request(
+            method=self.command,
+            path=path,
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
         try:
-            if simulator.veo is not None and VeoApi.owns(path):
-                # The Gemini API's Veo routes: their own auth and error envelope.
-                response: Response = simulator.veo.handle(
-                    Request(
-                        method=self.command,
-                        path=path,
-                        query=parse_qs(url.query, keep_blank_values=True),
-                        headers={k.lower(): v for k, v in self.headers.items()},
-                        body=body,
-                    )
-                )
-                self._respond(request_id, response)
-                return
+            for protocol in (simulator.veo, simulator.openrouter):
+                if protocol is not None and protocol.owns(path):
+                    # Another vendor's routes: their own auth and error envelope.
+                    self._respond(request_id, protocol.handle(request))
+                    return
             endpoint, params = _route(self.command, path)
             simulator.count(endpoint)
             simulator.authenticate(self.headers.get("authorization"))
-            request = Request(
-                method=self.command,
-                path=path,
-                query=parse_qs(url.query, keep_blank_values=True),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-                params=params,
-            )
-            response = getattr(simulator.api, endpoint)(request)
+            response: Response = getattr(simulator.api, endpoint)(replace(request, params=params))
         except ApiError as exc:
             response = _error_response(exc)
         except Exception:
@@ -292,7 +285,9 @@ def _mask(key: str) -> str:
 
 
 class SimulatorServer:
-    """An OpenAI Videos API (``/v1/videos``) served on a real socket, in a daemon thread.
+    """An OpenAI Videos API (``/v1/videos``) served on a real socket, in a daemon thread,
+    with the Gemini API's Veo routes (``/v1beta``) and OpenRouter's video routes (``/api/v1``,
+    see :mod:`simulator.openrouter`) beside it.
 
     ``clock`` drives job state (inject a fake one in tests); media is rendered with ffmpeg
     into ``cache_dir`` (a fresh temporary directory, removed on :meth:`stop`, when None).
@@ -308,6 +303,8 @@ class SimulatorServer:
         latency_ms: int = 0,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        openrouter_webhook_url: str | None = None,
+        openrouter_webhook_secret: str | None = None,
         cache_dir: str | Path | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -327,6 +324,8 @@ class SimulatorServer:
         self.latency_ms = latency_ms
         self.webhook_url = webhook_url or None
         self.webhook_secret = webhook_secret
+        self.openrouter_webhook_url = openrouter_webhook_url or None
+        self.openrouter_webhook_secret = openrouter_webhook_secret or None
         self.clock = clock
         self._cache_dir_arg = Path(cache_dir) if cache_dir else None
         self._lock = threading.Lock()
@@ -341,6 +340,8 @@ class SimulatorServer:
         self.store: VideoStore | None = None
         self.api: VideosApi | None = None
         self.veo: VeoApi | None = None
+        self.openrouter: OpenRouterApi | None = None
+        self.openrouter_webhooks: OpenRouterWebhookSender | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> Self:
@@ -350,19 +351,30 @@ class SimulatorServer:
         self.renderer = Renderer(self.cache_dir)
         if self.webhook_url and self.webhook_secret:
             self.webhooks = WebhookSender(self.webhook_url, self.webhook_secret, clock=self.clock)
+        # OpenRouter jobs may name their own callback_url, so its sender always runs.
+        self.openrouter_webhooks = OpenRouterWebhookSender(
+            self.openrouter_webhook_secret, clock=self.clock
+        )
         self.store = VideoStore(
             clock=self.clock,
             speed=self.speed,
             expiry_seconds=self.expiry_seconds,
-            on_terminal=self._on_terminal if self.webhooks else None,
+            on_terminal=self._on_terminal,
         )
         self.api = VideosApi(self.store, self.renderer)
         self.veo = VeoApi(self.api, self.store, api_key=self.api_key, clock=self.clock)
+        self.openrouter = OpenRouterApi(
+            self.api,
+            self.store,
+            api_key=self.api_key,
+            origin=lambda: self.url.removesuffix("/v1"),
+            webhooks=self.openrouter_webhooks,
+            default_callback_url=self.openrouter_webhook_url,
+        )
         self._httpd = httpd = _HttpServer((self.host, self.port), self)
         self.port = httpd.server_address[1]
         self._spawn(lambda: httpd.serve_forever(poll_interval=0.05), "simulator-http")
-        if self.webhooks:
-            self._spawn(self._watch, "simulator-watcher")
+        self._spawn(self._watch, "simulator-watcher")
         log.info("simulator serving %s", self.url)
         return self
 
@@ -376,8 +388,9 @@ class SimulatorServer:
             self._httpd.close_connections()
         for thread in self._threads:
             thread.join(timeout=5)
-        if self.webhooks is not None:
-            self.webhooks.close()
+        for sender in (self.webhooks, self.openrouter_webhooks):
+            if sender is not None:
+                sender.close()
         if self.renderer is not None:
             self.renderer.close()
         if self._cache_dir_arg is None and self.cache_dir is not None:
@@ -403,6 +416,11 @@ class SimulatorServer:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}/v1"
+
+    @property
+    def openrouter_url(self) -> str:
+        """OpenRouter's base URL on this simulator, e.g. ``http://127.0.0.1:8100/api/v1``."""
+        return self.url.removesuffix("/v1") + "/api/v1"
 
     @property
     def stats(self) -> dict[str, int]:
@@ -457,5 +475,7 @@ class SimulatorServer:
                 log.exception("webhook watcher failed")
 
     def _on_terminal(self, job: Job, state: State) -> None:
-        if self.webhooks is not None:
+        if self.openrouter is not None and self.openrouter.owns_job(job):
+            self.openrouter.on_terminal(job, state)
+        elif self.webhooks is not None:
             self.webhooks.send(f"video.{state.status}", job.id)
