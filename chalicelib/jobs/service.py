@@ -16,7 +16,7 @@ from chalicelib.jobs import idempotency, lifecycle, quotas
 from chalicelib.jobs import store as job_store
 from chalicelib.jobs.validation import parse_create, parse_json_object, parse_remix
 from chalicelib.media import store as media_store
-from chalicelib.models import STATUSES, JobModel, UpstreamLink
+from chalicelib.models import STATUSES, JobModel
 from chalicelib.upstreams.base import (
     CreateRequest,
     ReferenceImage,
@@ -135,18 +135,7 @@ def _submit(
         if isinstance(exc, UpstreamNotConfigured):
             raise ApiError(503, "upstream_not_configured", str(exc)) from exc
         raise
-    UpstreamLink(f"upstream#{video.id}", job_id=job.id).save()
-    status = "in_progress" if video.status == "in_progress" else "queued"
-    job_store.update(
-        job,
-        [
-            JobModel.upstream_id.set(video.id),
-            JobModel.upstream_status.set(video.status),
-            JobModel.status.set(status),
-            JobModel.progress.set(min(int(video.progress), 99)),
-            JobModel.checked_at.set(clock.now()),
-        ],
-    )
+    job_store.accept_upstream(job, video.id, video.status, int(video.progress or 0))
     if idempotency_key:
         idempotency.complete(owner, idempotency_key)
     log.info("job %s created upstream as %s (request %s)", job.id, video.id, video.request_id)

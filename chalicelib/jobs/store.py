@@ -1,5 +1,6 @@
-"""Reading and writing job items. Every status change is a conditional update, so DynamoDB
-itself refuses a move out of a terminal state or backwards, and one writer wins each change.
+"""Reading and writing job items and their upstream links (the only writer of both). Every
+status change is a conditional update, so DynamoDB itself refuses a move out of a terminal
+state or backwards, and one writer wins each change.
 """
 
 from __future__ import annotations
@@ -141,6 +142,32 @@ def fail(job: JobModel, code: str, message: str) -> None:
     finish(job, "failed", [JobModel.error_code.set(code), JobModel.error_message.set(message)])
 
 
+def accept_upstream(job: JobModel, upstream_id: str, upstream_status: str, progress: int) -> None:
+    """Upstream accepted the job as `upstream_id`: link that id to the job (so a webhook
+    about it finds the job), then record it on the job with its first status."""
+    UpstreamLink(UpstreamLink.key(upstream_id), job_id=job.id).save()
+    status = "in_progress" if upstream_status == "in_progress" else "queued"
+    update(
+        job,
+        [
+            JobModel.upstream_id.set(upstream_id),
+            JobModel.upstream_status.set(upstream_status),
+            JobModel.status.set(status),
+            JobModel.progress.set(min(progress, 99)),
+            JobModel.checked_at.set(clock.now()),
+        ],
+    )
+
+
+def job_for_upstream(upstream_id: str) -> JobModel | None:
+    """The job an upstream video id belongs to, through its link; None when unknown."""
+    try:
+        link = UpstreamLink.get(UpstreamLink.key(upstream_id))
+    except DoesNotExist:
+        return None
+    return load(link.job_id)
+
+
 def remove(job: JobModel) -> None:
     """Delete the item and its upstream link. A job upstream had accepted that never reached
     a terminal state (deleted while rendering) gives its pending slot back here."""
@@ -151,7 +178,7 @@ def remove(job: JobModel) -> None:
             raise
         return
     if job.upstream_id is not None:
-        UpstreamLink(f"upstream#{job.upstream_id}").delete()
+        UpstreamLink(UpstreamLink.key(job.upstream_id)).delete()
         if job.status in PENDING_STATUSES:
             quotas.release_slot(job.owner)
 

@@ -7,14 +7,14 @@ import json
 import logging
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import PutError
 
 from chalicelib import clock
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ApiError
 from chalicelib.jobs import lifecycle
 from chalicelib.jobs import store as job_store
-from chalicelib.models import UpstreamLink, WebhookDelivery, is_conditional_failure
+from chalicelib.models import WebhookDelivery, is_conditional_failure
 from chalicelib.webhooks.signature import SignatureError, verify
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,8 @@ def handle(headers: dict[str, str], raw_body: bytes) -> dict[str, str]:
 
 
 def _refresh(upstream_id: str) -> None:
-    try:
-        link = UpstreamLink.get(f"upstream#{upstream_id}")
-    except DoesNotExist:
+    job = job_store.job_for_upstream(upstream_id)
+    if job is None:
         log.info("webhook for unknown upstream video %s ignored", upstream_id)
         return
-    job = job_store.load(link.job_id)
-    if job is not None:
-        lifecycle.refresh_job(job)
+    lifecycle.refresh_job(job)

@@ -94,7 +94,7 @@ def seed_jobs(count: int, prompt: str = PROMPT, seconds: int = SECONDS) -> list[
             batch.save(job)
     with UpstreamLink.batch_write() as links:
         for job in jobs:
-            links.save(UpstreamLink(f"upstream#{job.upstream_id}", job_id=job.id))
+            links.save(UpstreamLink(UpstreamLink.key(job.upstream_id), job_id=job.id))
     return jobs
 
 
