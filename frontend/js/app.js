@@ -3,10 +3,12 @@
 import * as api from './api.js';
 import { createCatalog } from './catalog.js';
 import { $ } from './dom.js';
+import { describeApiError, describeFailure } from './errors.js';
 import { createForm } from './form.js';
 import * as fmt from './format.js';
 import { createJobList } from './list.js';
 import { createPoller } from './poller.js';
+import { isPending } from './status.js';
 import { createStore } from './store.js';
 import { createSubmission } from './submission.js';
 
@@ -99,8 +101,8 @@ function start(config) {
     if (event.type === 'update' && event.prev.status !== event.job.status) {
       const what = `“${fmt.truncate(event.job.prompt, 40)}”`;
       if (event.job.status === 'completed') announce(`${what} is ready to watch.`);
-      else if (event.job.status === 'failed') announce(`${what} failed: ${fmt.describeFailure(event.job.error_code).title}.`);
-      if (!fmt.isPending(event.job)) showUsage();
+      else if (event.job.status === 'failed') announce(`${what} failed: ${describeFailure(event.job.error_code).title}.`);
+      if (!isPending(event.job)) showUsage();
     }
     if (event.type !== 'update') summarize();
   });
@@ -130,7 +132,7 @@ function start(config) {
     } catch (err) {
       if (err.name === 'AbortError' || seq !== loading.seq) return;
       loading.busy = false;
-      $('list-error-text').textContent = `Could not load your videos. ${fmt.describeApiError(err)}`;
+      $('list-error-text').textContent = `Could not load your videos. ${describeApiError(err)}`;
       $('list-error').hidden = false;
     } finally {
       if (seq === loading.seq) {
@@ -167,7 +169,7 @@ function start(config) {
       onCreated(await reruns.get(job.id)(body, (key) => api.createVideo(body, key)));
       reruns.delete(job.id);
     } catch (err) {
-      toast(`Could not run it again. ${fmt.describeApiError(err)}`);
+      toast(`Could not run it again. ${describeApiError(err)}`);
     } finally {
       button.disabled = false;
       button.textContent = 'Run again';
@@ -187,7 +189,7 @@ function start(config) {
     } catch (err) {
       if (err.status === 404) return; // already gone
       store.restore(removed);
-      toast(`Could not delete the video. ${fmt.describeApiError(err)}`);
+      toast(`Could not delete the video. ${describeApiError(err)}`);
     }
   }
 
@@ -243,7 +245,7 @@ async function boot() {
     if (config.auth && config.auth.mode !== 'none') await (await import('./auth.js')).signIn(config.auth);
     start(config);
   } catch (err) {
-    $('boot-error-text').textContent = `The studio could not start: ${fmt.describeApiError(err)}`;
+    $('boot-error-text').textContent = `The studio could not start: ${describeApiError(err)}`;
     $('boot-error').hidden = false;
   }
 }

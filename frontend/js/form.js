@@ -3,6 +3,7 @@
 
 import { createVideo, remixVideo } from './api.js';
 import { $, el as h } from './dom.js';
+import { describeApiError } from './errors.js';
 import * as fmt from './format.js';
 import { createSubmission } from './submission.js';
 
@@ -102,7 +103,7 @@ export function createForm(form, { catalog, onCreated }) {
   function showRetryCountdown(err) {
     let left = err.retryAfter;
     const tick = () => {
-      el.error.textContent = left > 0 ? fmt.describeApiError(err, left) : 'You can try again now.';
+      el.error.textContent = left > 0 ? describeApiError(err, left) : 'You can try again now.';
       el.error.hidden = false;
       if (left-- > 0) countdown = setTimeout(tick, 1000);
     };
@@ -113,7 +114,7 @@ export function createForm(form, { catalog, onCreated }) {
   function report(err) {
     if (err.status === 400 && err.field && showFieldError(err.field, err.message)) return;
     if (err.retryAfter > 0 && err.retryAfter <= 120) showRetryCountdown(err);
-    else showFormError(fmt.describeApiError(err));
+    else showFormError(describeApiError(err));
   }
 
   function setSending(on) {

@@ -3,7 +3,9 @@
 
 import { downloadUrl, getVideo } from './api.js';
 import { el } from './dom.js';
+import { describeFailure } from './errors.js';
 import * as fmt from './format.js';
+import { isPending, isSaving, progressLabel, statusLabel } from './status.js';
 
 // The template adopted into this document once, without indentation text nodes,
 // and where each named element (data-r) sits in document order: a clone's
@@ -87,17 +89,13 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
       r.progressRow.append(r.progress, r.pct);
       r.meta.parentNode.insertBefore(r.progressRow, r.download.parentNode);
     }
-    if (fmt.isSaving(job)) {
-      r.progress.removeAttribute('value');
-      r.pct.textContent = 'Saving…';
-    } else {
-      r.progress.value = job.progress || 0;
-      r.pct.textContent = job.status === 'queued' ? 'Waiting…' : `${job.progress || 0}%`;
-    }
+    if (isSaving(job)) r.progress.removeAttribute('value');
+    else r.progress.value = job.progress || 0;
+    r.pct.textContent = progressLabel(job);
   }
 
   function showFailure(r, job) {
-    const f = fmt.describeFailure(job.error_code, job.error_message);
+    const f = describeFailure(job.error_code, job.error_message);
     const box = el('div', 'failure');
     box.append(
       el('p', 'failure-title', f.title),
@@ -112,10 +110,10 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     card.job = job;
     if (!prev) first(card, job);
     li.dataset.status = job.status;
-    li.classList.toggle('is-saving', fmt.isSaving(job));
-    r.badge.textContent = fmt.statusLabel(job);
+    li.classList.toggle('is-saving', isSaving(job));
+    r.badge.textContent = statusLabel(job);
 
-    if (fmt.isPending(job)) showProgress(r, job);
+    if (isPending(job)) showProgress(r, job);
     else if (r.progressRow) {
       r.progressRow.remove();
       r.progressRow = null;

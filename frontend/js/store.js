@@ -1,7 +1,7 @@
 // The client-side model: the jobs shown, in display order (newest first),
 // the active filter and the paging cursor. Views subscribe to granular events.
 
-import { isPending } from './format.js';
+import { isPending } from './status.js';
 
 const changed = (a, b) =>
   a.updated_at !== b.updated_at || a.status !== b.status || a.progress !== b.progress;

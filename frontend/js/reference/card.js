@@ -5,7 +5,8 @@
 
 import { ApiError, createVideo } from '../api.js';
 import { el } from '../dom.js';
-import { describeApiError, parseSize, truncate } from '../format.js';
+import { describeApiError } from '../errors.js';
+import { parseSize, truncate } from '../format.js';
 import { adoptStyles, explainRemix, toDataUrl } from './image.js';
 import { createSubmission } from '../submission.js';
 
