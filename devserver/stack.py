@@ -14,7 +14,8 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devserver")
-PROTOCOLS = ("openai", "veo")  # UPSTREAM_PROTOCOL: the wire protocol `make run` speaks
+# UPSTREAM_PROTOCOL: the wire protocol `make run` speaks
+PROTOCOLS = ("openai", "veo", "openrouter")
 
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -72,6 +73,7 @@ class LocalStack:
         self._start_moto()
         self._configure_upstream()
         self._prepare_storage()
+        self._fetch_model_lists()
         self._start_web()
         interval = self.refresh_interval or float(os.environ.get("POLL_INTERVAL_SECONDS", "5"))
         self._loop("refresher", interval, self._refresh_once)
@@ -114,11 +116,15 @@ class LocalStack:
         os.environ["AWS_ENDPOINT_URL"] = f"http://{self.host}:{moto_port}"
 
     def _configure_upstream(self) -> None:
-        protocol = os.environ.get("UPSTREAM_PROTOCOL", "").strip() or "openai"
+        default = "openrouter" if os.environ.get("OPENROUTER_API_KEY") else "openai"
+        protocol = os.environ.get("UPSTREAM_PROTOCOL", "").strip() or default
         if protocol not in PROTOCOLS:
             raise ValueError(f"UPSTREAM_PROTOCOL must be one of {', '.join(PROTOCOLS)}")
         if protocol == "veo":
             self._configure_veo()
+            return
+        if protocol == "openrouter":
+            self._configure_openrouter()
             return
         if os.environ.get("VIDEOS_API_KEY") or os.environ.get("OPENAI_API_KEY"):
             os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
@@ -145,7 +151,26 @@ class LocalStack:
         os.environ["GEMINI_API_BASE_URL"] = self.simulator.url.removesuffix("/v1")
         os.environ["GEMINI_API_KEY"] = "simulator-local-key"
 
-    def _start_simulator(self, **webhook: Any) -> None:
+    def _configure_openrouter(self) -> None:
+        """OpenRouter's Video API: the account's live models with OPENROUTER_API_KEY, else the
+        simulator's OpenRouter protocol with its signed webhooks."""
+        if os.environ.get("OPENROUTER_API_KEY"):
+            os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
+            log.info("upstream: OpenRouter at %s", os.environ.get("OPENROUTER_BASE_URL", "default"))
+            return
+        webhook: dict[str, Any] = {}
+        if self.webhooks:
+            secret = secrets.token_urlsafe(32)
+            webhook = {
+                "openrouter_webhook_url": f"{self.url}/api/webhooks/openrouter",
+                "openrouter_webhook_secret": secret,
+            }
+            os.environ["OPENROUTER_WEBHOOK_SECRET"] = secret
+        self._start_simulator(openai=False, **webhook)
+        os.environ["OPENROUTER_BASE_URL"] = self.simulator.openrouter_url
+        os.environ["OPENROUTER_API_KEY"] = "simulator-local-key"
+
+    def _start_simulator(self, openai: bool = True, **webhook: Any) -> None:
         """The built-in simulator as the upstream, for either protocol (it speaks both)."""
         from simulator import SimulatorServer
 
@@ -154,8 +179,9 @@ class LocalStack:
             options["expiry_seconds"] = self.simulator_expiry_seconds
         options["cache_dir"] = str(self.data_dir / "simulator-cache")
         self.simulator = SimulatorServer(**options, **webhook).start()
-        os.environ["VIDEOS_API_BASE_URL"] = self.simulator.url
-        os.environ["VIDEOS_API_KEY"] = "simulator-local-key"
+        if openai:
+            os.environ["VIDEOS_API_BASE_URL"] = self.simulator.url
+            os.environ["VIDEOS_API_KEY"] = "simulator-local-key"
         os.environ["VIDEOS_UPSTREAM"] = "simulator"
         # Simulated renders cost nothing: roomy spend guards unless the user set their own.
         os.environ.setdefault("USER_MAX_PENDING_JOBS", "50")
@@ -200,10 +226,22 @@ class LocalStack:
         self._web = LocalDevServer(app, config, self.host, self.port, handler_cls=handler)
         self._spawn("web", self._web.server.serve_forever)
 
-    def _refresh_once(self) -> None:
-        from chalicelib.jobs import refresher
+    def _fetch_model_lists(self) -> None:
+        """The first listing before the UI opens, so its models show at once (then hourly)."""
+        from chalicelib.catalog.refresh import refresh_listings
 
-        refresher.refresh_pending()
+        try:
+            outcome = refresh_listings()
+        except Exception:
+            log.exception("model list fetch failed; the refresher tries again")
+            return
+        for provider, result in outcome.items():
+            log.info("%s model list: %s", provider, result)
+
+    def _refresh_once(self) -> None:
+        from chalicelib.routes.schedule import tick
+
+        tick()
 
     def _loop(self, name: str, interval: float, work: Any) -> None:
         def run() -> None:

@@ -18,8 +18,16 @@ from chalicelib.config import SettingsError
 MAX_SIDE = 4096
 
 
+# The ratios upstreams name; a size within 1% of one is called by it (854x480 is 16:9).
+NAMED_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9", "9:21")
+
+
 def aspect_ratio_of(size: str) -> str:
     width, height = (int(part) for part in size.split("x"))
+    for name in NAMED_RATIOS:
+        a, b = (int(part) for part in name.split(":"))
+        if abs(width * b - height * a) <= 0.01 * height * a:
+            return name
     divisor = gcd(width, height)
     return f"{width // divisor}:{height // divisor}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Rate
@@ -14,16 +15,21 @@ schedule = Blueprint(__name__)
 log = logging.getLogger(__name__)
 
 
-@schedule.schedule(Rate(1, unit=Rate.MINUTES), name="refresh_pending_jobs")
-def refresh_pending_jobs(event: Any) -> dict[str, object]:
+def tick(remaining_seconds: Callable[[], float] | None = None) -> dict[str, object]:
+    """One refresher tick (the scheduled Lambda, and `make run`'s loop)."""
     try:
         listings: dict[str, str] = refresh_listings()
     except Exception:  # a model-list problem must never stop the jobs' refresh
         log.exception("model list refresh failed")
         listings = {}
-    context = schedule.lambda_context
-    budget = None
-    if context is not None:
-        # Stop well before the Lambda timeout; the next tick picks up the rest.
-        budget = max(1.0, context.get_remaining_time_in_millis() / 1000 - 15)
+    # Stop well before the Lambda timeout; the next tick picks up the rest.
+    budget = max(1.0, remaining_seconds() - 15) if remaining_seconds else None
     return {**refresher.refresh_pending(time_budget=budget).as_dict(), "catalog": listings}
+
+
+@schedule.schedule(Rate(1, unit=Rate.MINUTES), name="refresh_pending_jobs")
+def refresh_pending_jobs(event: Any) -> dict[str, object]:
+    context = schedule.lambda_context
+    if context is None:
+        return tick()
+    return tick(lambda: context.get_remaining_time_in_millis() / 1000)

@@ -384,6 +384,7 @@ def catalog_entry(entry: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(slug, str) or not slug:
         return None
     sizes, wire = _sizes(entry)
+    sizes = _default_first(sizes)
     seconds = sorted(
         {int(s) for s in entry.get("supported_durations") or [] if isinstance(s, int)}
         & set(range(1, 121))
@@ -413,6 +414,14 @@ def catalog_entry(entry: dict[str, Any]) -> dict[str, Any] | None:
     if wire:
         model["wire"] = {"resolution_by_size": wire}
     return model
+
+
+def _default_first(sizes: list[str]) -> list[str]:
+    """The catalog's first size is the model's default: landscape 720p where offered."""
+    for preferred in ("1280x720", "1920x1080"):
+        if preferred in sizes:
+            return [preferred, *(s for s in sizes if s != preferred)]
+    return sizes
 
 
 def catalog_entries(data: list[Any]) -> list[dict[str, Any]]:
