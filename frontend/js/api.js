@@ -86,4 +86,8 @@ export const remixVideo = (id, prompt, idempotencyKey) =>
 
 export const deleteVideo = (id) => request(`/videos/${enc(id)}`, { method: 'DELETE' });
 
+// GET /api/usage. With a token: checks that one (auth.js, before keeping it), with no renewal.
+export const getUsage = (token) =>
+  request('/usage', token ? { headers: { Authorization: `Bearer ${token}` } } : {}, !token);
+
 export const downloadUrl = (job) => `${job.media_url}${job.media_url.includes('?') ? '&' : '?'}download=1`;

@@ -73,7 +73,7 @@ function start(config) {
   });
 
   // Budget and videos in progress, under the form.
-  const showUsage = () => api.request('/usage').then((u) => {
+  const showUsage = () => api.getUsage().then((u) => {
     $('usage').textContent = `Budget left today ${fmt.money(u.remaining_today_usd)} of ${fmt.money(u.daily_budget_usd)} · In progress ${u.pending} of ${u.max_pending}`;
     $('usage').hidden = false;
   }, () => {});

@@ -4,7 +4,7 @@
 // api.js's request() asks the active mode for the bearer token and, after a 401, for a
 // new one (then retries once). Media URLs are signed by the server and need no header.
 
-import { request, useAuth } from './api.js';
+import { getUsage, useAuth } from './api.js';
 import { $, el } from './dom.js';
 
 // sessionStorage: this tab only, gone when it closes. Never throws (storage may be off).
@@ -102,7 +102,7 @@ function tokenMode() {
 
   async function check(token) {
     try {
-      await request('/usage', { headers: { Authorization: `Bearer ${token}` } }, false);
+      await getUsage(token);
     } catch (err) {
       return err.status === 401
         ? err.message || 'That access token was not accepted.'
