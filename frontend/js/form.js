@@ -190,7 +190,6 @@ export function createForm(form, { catalog, onCreated }) {
   };
   el.ref.onchange = take;
   document.addEventListener('paste', take);
-  form.onCreated = onCreated;
 
   el.prompt.addEventListener('input', () => { updateCounter(); clearErrors('prompt'); });
   el.model.addEventListener('change', () => { clearErrors('model'); renderChoices(); });

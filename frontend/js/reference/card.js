@@ -1,14 +1,12 @@
 // Cards of videos made from a first-frame image (reference_url), loaded when one is shown:
-// the image beside the result, and "Run again" that sends it again unless unticked. The
-// image is read back from reference_url (a 302 to storage; it already has the job's size)
-// and resent as a data: URL. Remix goes through the upstream remix API, which takes no image.
+// the image beside the result and, where the model still takes one, "Use it when running
+// again" (ticked). firstFrame() reads the image back for Run again (actions.js): from
+// reference_url (a 302 to storage; it already has the job's size), resent as a data: URL.
+// Remix goes through the upstream remix API, which takes no image.
 
-import { ApiError, createVideo } from '../api.js';
 import { el } from '../dom.js';
-import { describeApiError } from '../errors.js';
 import { parseSize, truncate } from '../format.js';
 import { adoptStyles, explainRemix, toDataUrl } from './image.js';
-import { createSubmission } from '../submission.js';
 
 adoptStyles(`
 .ref-card { display: flex; align-items: center; gap: .65rem; font-size: .8rem; color: var(--muted); }
@@ -19,8 +17,6 @@ adoptStyles(`
 
 explainRemix();
 
-const runs = new Map(); // job id -> submission: one Idempotency-Key while it is retried
-
 // The stored image, decoded for a canvas: a CORS-enabled load, as storage is another origin.
 function loadImage(url) {
   const img = new Image();
@@ -29,29 +25,13 @@ function loadImage(url) {
   return img.decode().then(() => img);
 }
 
-async function runAgain(job, button, error) {
-  if (!runs.has(job.id)) runs.set(job.id, createSubmission());
-  button.disabled = true;
-  button.textContent = 'Starting…';
-  error.hidden = true;
+// The job's first frame as a JPEG data: URL of the job's size, for input_reference.
+export async function firstFrame(job) {
+  const { w, h } = parseSize(job.size);
   try {
-    const { w, h } = parseSize(job.size);
-    let image;
-    try {
-      image = await toDataUrl(await loadImage(job.reference_url), w, h);
-    } catch {
-      throw new Error('Its first-frame image could not be read back. Untick “Use it when running again” to run it without.');
-    }
-    const body = { prompt: job.prompt, model: job.model, size: job.size, seconds: job.seconds, input_reference: image };
-    const created = await runs.get(job.id)(body, (key) => createVideo(body, key));
-    runs.delete(job.id);
-    document.getElementById('create-form').onCreated(created); // form.js: as its own submissions
-  } catch (err) {
-    error.textContent = `Could not run it again. ${err instanceof ApiError ? describeApiError(err) : err.message}`;
-    error.hidden = false;
-  } finally {
-    button.disabled = false;
-    button.textContent = 'Run again';
+    return await toDataUrl(await loadImage(job.reference_url), w, h);
+  } catch {
+    throw new Error('Its first-frame image could not be read back. Untick “Use it when running again” to run it without.');
   }
 }
 
@@ -76,21 +56,11 @@ export function decorate(r, job, catalog) {
   box.append(link, text);
   r.meta.after(box);
 
-  if (!catalog.model(job.model)?.supports_reference) return; // "Run again" goes without it
-  const keep = el('input');
+  if (!catalog.model(job.model)?.supports_reference) return; // Run again goes without it
+  const keep = el('input', 'ref-keep');
   keep.type = 'checkbox';
   keep.checked = true;
   const label = el('label');
   label.append(keep, 'Use it when running again');
   text.append(label);
-  const error = el('p', 'field-error');
-  error.setAttribute('role', 'alert');
-  error.hidden = true;
-  box.after(error);
-  // Before the list's own handler (on the list), which runs it again without the image.
-  r.rerun.addEventListener('click', (event) => {
-    if (!keep.checked) return;
-    event.stopPropagation();
-    if (!r.rerun.disabled) runAgain(job, r.rerun, error);
-  });
 }
