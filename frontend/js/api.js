@@ -1,7 +1,7 @@
 // The one place that talks to the backend. Every call goes through request(),
 // which adds the bearer token when sign-in is on (auth.js).
 
-export const API_BASE = '/api';
+const API_BASE = '/api';
 
 export class ApiError extends Error {
   constructor(status, code, message, { field = null, retryAfter = null } = {}) {
@@ -14,7 +14,7 @@ export class ApiError extends Error {
   }
 }
 
-export function parseRetryAfter(value) {
+function parseRetryAfter(value) {
   if (!value) return null;
   const secs = Number(value);
   if (Number.isFinite(secs)) return Math.max(0, Math.ceil(secs));

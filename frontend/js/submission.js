@@ -1,9 +1,8 @@
 // One Idempotency-Key per intended submission: reused while the same request
 // is retried after a failure, replaced after success or when the request changes.
 
-export function newKey() {
-  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
-  // Non-secure contexts lack randomUUID; build a v4 UUID from getRandomValues.
+// A v4 UUID. From getRandomValues, which (unlike randomUUID) non-secure contexts have too.
+function newKey() {
   const b = crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;

@@ -3,10 +3,10 @@
 // encode functions also run in the worker: no DOM.
 
 // input_reference is at most 8 MB decoded (GET /api/config limits.reference_max_bytes).
-export const MAX_BYTES = 8 * 1024 * 1024;
+const MAX_BYTES = 8 * 1024 * 1024;
 const QUALITIES = [0.9, 0.8, 0.7, 0.55, 0.4, 0.25];
-export const WORK = { side: 4096, pixels: 16e6 }; // the decoded image the upload is cut from
-export const PREVIEW = { side: 1600, pixels: 1600 * 1600 }; // the decoded image the frame shows
+const WORK = { side: 4096, pixels: 16e6 }; // the decoded image the upload is cut from
+const PREVIEW = { side: 1600, pixels: 1600 * 1600 }; // the decoded image the frame shows
 
 // The type and pixel size from the file's first bytes, without decoding it.
 export async function sniff(file) {
