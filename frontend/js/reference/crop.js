@@ -8,7 +8,7 @@
 import { el } from '../dom.js';
 import { parseSize, pixels } from '../format.js';
 import {
-  adoptStyles, decode, encode, explainRemix, readAsDataUrl, sniff,
+  adoptStyles, createHolder, explainRemix, readAsDataUrl, sniff,
 } from './image.js';
 
 const TYPES = ['image/jpeg', 'image/png', 'image/webp'];
@@ -32,7 +32,7 @@ adoptStyles(`
 
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 
-// Where the full-size bitmap lives: in the worker, or here where workers cannot draw.
+// createHolder() run in the worker (worker.js), behind the same three calls.
 function workerEngine() {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const waiting = new Map();
@@ -46,7 +46,7 @@ function workerEngine() {
   worker.addEventListener('error', () => {
     for (const call of waiting.values()) call.reject(new Error('The image worker failed.'));
     waiting.clear();
-    engine = mainThreadEngine(); // e.g. no module workers: carry on without one
+    engine = createHolder(); // e.g. no module workers: carry on in the page
   });
   const call = (message) => new Promise((resolve, reject) => {
     const id = ++next;
@@ -54,43 +54,15 @@ function workerEngine() {
     worker.postMessage({ ...message, id });
   });
   return {
-    async decode(file) {
-      const { width, height, preview } = await call({ type: 'decode', file });
-      return { size: { width, height }, preview };
-    },
+    decode: (file) => call({ type: 'decode', file }), // { size, preview }
     encode: async (rect, w, h) => (await call({ type: 'encode', rect, w, h })).blob,
     clear: () => worker.postMessage({ type: 'clear', id: ++next }),
   };
 }
 
-function mainThreadEngine() {
-  let full = null;
-  let latest = 0;
-  return {
-    async decode(file) {
-      const n = ++latest;
-      const images = await decode(file);
-      if (n !== latest) { // a newer file was picked meanwhile
-        images.full.close();
-        images.preview.close();
-        throw new Error('superseded');
-      }
-      full?.close();
-      full = images.full;
-      return { size: { width: full.width, height: full.height }, preview: images.preview };
-    },
-    encode: (rect, w, h) => encode(full, rect, w, h),
-    clear() {
-      latest++;
-      full?.close();
-      full = null;
-    },
-  };
-}
-
 let engine = typeof Worker === 'function' && typeof OffscreenCanvas === 'function'
   ? workerEngine()
-  : mainThreadEngine();
+  : createHolder();
 
 function createCrop(field) {
   const form = field.closest('form');

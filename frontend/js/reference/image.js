@@ -1,6 +1,6 @@
 // Image-to-video helpers shared by the crop (crop.js and its worker, worker.js) and the
-// cards (card.js); loaded only once an image is picked or a card has one. The decode and
-// encode functions also run in the worker: no DOM.
+// cards (card.js); loaded only once an image is picked or a card has one. Everything but
+// adoptStyles() and explainRemix() also runs in the worker: no DOM there.
 
 // input_reference is at most 8 MB decoded (GET /api/config limits.reference_max_bytes).
 const MAX_BYTES = 8 * 1024 * 1024;
@@ -56,7 +56,7 @@ function decodeOptions(dims, { side, pixels }) {
 
 // The file decoded twice by createImageBitmap, each at a bounded size: `full` to cut the
 // upload from, `preview` for the frame. Never an <img> decode of the whole photo.
-export async function decode(file) {
+async function decode(file) {
   const { dims } = await sniff(file);
   let full = null;
   try {
@@ -75,7 +75,7 @@ export async function decode(file) {
 
 // `source` (or its `rect`) drawn onto a w x h canvas and encoded as JPEG, at quality 0.9 or
 // lower until it fits in maxBytes.
-export async function encode(source, rect, w, h, maxBytes = MAX_BYTES) {
+async function encode(source, rect, w, h, maxBytes = MAX_BYTES) {
   const offscreen = typeof OffscreenCanvas === 'function';
   const canvas = offscreen ? new OffscreenCanvas(w, h) : document.createElement('canvas');
   canvas.width = w;
@@ -102,6 +102,37 @@ export const readAsDataUrl = (blob) => new Promise((resolve, reject) => {
   reader.addEventListener('error', () => reject(reader.error));
   reader.readAsDataURL(blob);
 });
+
+// The picked file's full-size bitmap, which uploads are cut from, held where it was decoded:
+// in the worker, or in the page where workers cannot draw. The latest file wins: a decode
+// overtaken by a newer file (or a clear) ends in 'superseded'.
+export function createHolder() {
+  let full = null;
+  let latest = 0;
+  return {
+    async decode(file) {
+      const n = ++latest;
+      const images = await decode(file);
+      if (n !== latest) {
+        images.full.close();
+        images.preview.close();
+        throw new Error('superseded');
+      }
+      full?.close();
+      full = images.full;
+      return { size: { width: full.width, height: full.height }, preview: images.preview };
+    },
+    async encode(rect, w, h) {
+      if (!full) throw new Error('No image to send.');
+      return encode(full, rect, w, h);
+    },
+    clear() {
+      latest++;
+      full?.close();
+      full = null;
+    },
+  };
+}
 
 // A whole image (ImageBitmap, <img> or canvas) as a w x h JPEG data: URL.
 export const toDataUrl = async (source, w, h, maxBytes = MAX_BYTES) =>
