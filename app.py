@@ -11,7 +11,7 @@ from chalicelib.routes.webhooks import webhooks
 app = Chalice(app_name="sora-studio")
 http_layer.install(app)
 logs.configure_logging()
-runtime.reset()
+runtime.init()
 app.register_blueprint(api, url_prefix="/api")
 app.register_blueprint(webhooks, url_prefix="/api")
 app.register_blueprint(schedule)

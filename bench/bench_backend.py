@@ -156,14 +156,14 @@ def moto_stack(sim_url: str) -> Iterator[Any]:
             from chalicelib.config import get_settings
             from devtools.tables import create_table
 
-            runtime.reset()
+            runtime.init()
             settings = get_settings()
             create_table(settings)
             boto3.client("s3", region_name=settings.region).create_bucket(
                 Bucket=settings.media_bucket
             )
             yield settings
-            runtime.reset()
+            runtime.init()
     finally:
         DynamoHandler.call_action = original  # type: ignore[method-assign]
 
@@ -540,7 +540,7 @@ def bench_refresher_latency(latency_ms: int, sample: int) -> None:
             from chalicelib.jobs import store as job_store
             from devtools.tables import create_table
 
-            runtime.reset()
+            runtime.init()
             settings = get_settings()
             create_table(settings)
             started = time.perf_counter()
@@ -617,7 +617,7 @@ def bench_refresher_latency(latency_ms: int, sample: int) -> None:
             os.environ.pop("AWS_ENDPOINT_URL", None)
             from chalicelib import runtime
 
-            runtime.reset()
+            runtime.init()
 
 
 # -- 5. proxy memory (child process) --------------------------------------------------------

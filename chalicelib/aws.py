@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from chalicelib import runtime
 from chalicelib.config import get_settings
 
 _lock = threading.Lock()
@@ -27,7 +28,8 @@ def s3_client() -> Any:
         return _s3
 
 
-def reset_clients() -> None:
+@runtime.register
+def _forget_clients() -> None:
     global _s3
     with _lock:
         _s3 = None

@@ -1,25 +1,28 @@
-"""Bind models and forget cached clients, settings and providers (process start and tests)."""
+"""What a process keeps between requests (settings, AWS clients, upstream providers, secrets,
+signing keys, the catalog), in one registry: each module that keeps something registers the
+function that forgets it. `init()` runs at cold start (app.py) and whenever tests or the local
+stack change the environment: it forgets everything registered, then binds the models to the
+settings. Nothing here imports a module that registers, so any module may import this one.
+"""
 
 from __future__ import annotations
 
-from chalicelib.auth.access import reset_auth_caches
-from chalicelib.aws import reset_clients
-from chalicelib.catalog.source import forget_catalog
-from chalicelib.config import get_settings, reset_settings
-from chalicelib.jobs.quotas import reset_connection
-from chalicelib.media.links import reset as reset_media_links
-from chalicelib.models import bind_models
-from chalicelib.secrets import clear_cache as clear_secrets
-from chalicelib.upstreams.registry import reset_providers
+from collections.abc import Callable
+
+_forgetters: list[Callable[[], None]] = []
 
 
-def reset() -> None:
-    reset_settings()
-    forget_catalog()
-    reset_clients()
-    reset_providers()
-    reset_auth_caches()
-    clear_secrets()
-    reset_media_links()
-    reset_connection()
+def register(forget: Callable[[], None]) -> Callable[[], None]:
+    """Have `init()` call `forget`; returns it unchanged, so it can decorate a function."""
+    if forget not in _forgetters:
+        _forgetters.append(forget)
+    return forget
+
+
+def init() -> None:
+    for forget in list(_forgetters):
+        forget()
+    from chalicelib.config import get_settings
+    from chalicelib.models import bind_models
+
     bind_models(get_settings())

@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import runtime
+
 _lock = threading.Lock()
 _cache: dict[str, str] = {}
 _client: Any = None
@@ -63,7 +65,8 @@ def _fetch(name: str) -> str:
     return value
 
 
-def clear_cache() -> None:
+@runtime.register
+def _forget_values() -> None:
     """Forget cached values and the client (tests; a rotated secret in a warm process)."""
     global _client
     with _lock:

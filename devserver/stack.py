@@ -196,7 +196,7 @@ class LocalStack:
 
         from .snapshot import Snapshot
 
-        runtime.reset()
+        runtime.init()
         settings = get_settings()
         create_table(settings)
         s3 = boto3.client("s3", region_name=settings.region)

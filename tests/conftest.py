@@ -60,7 +60,7 @@ def aws(app_env: dict[str, str]) -> Iterator[dict[str, Any]]:
     from devtools.tables import create_table
 
     with mock_aws():
-        runtime.reset()
+        runtime.init()
         settings = get_settings()
         create_table(settings)
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -70,7 +70,7 @@ def aws(app_env: dict[str, str]) -> Iterator[dict[str, Any]]:
             "dynamodb": boto3.client("dynamodb", region_name="us-east-1"),
             "settings": settings,
         }
-    runtime.reset()
+    runtime.init()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Any
 
 from chalice.app import Request
 
-from chalicelib import clock
+from chalicelib import clock, runtime
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ApiError
 
@@ -135,7 +135,8 @@ def current_owner(request: Request) -> str:
     return _cognito_owner(token)
 
 
-def reset_auth_caches() -> None:
+@runtime.register
+def _forget_tokens_and_keys() -> None:
     token_table.cache_clear()
     with _jwks_lock:
         _jwks_cache.clear()

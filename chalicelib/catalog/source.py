@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from chalicelib import runtime
 from chalicelib.catalog import store
 from chalicelib.catalog.presets import OPENAI_PRESETS
 from chalicelib.catalog.spec import Catalog, build_catalog
@@ -71,6 +72,7 @@ def get_catalog() -> Catalog:
     return catalog
 
 
+@runtime.register
 def forget_catalog() -> None:
     """Drop the process copy (tests, and right after this process stored a new listing)."""
     global _cached

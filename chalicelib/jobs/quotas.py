@@ -16,7 +16,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock
+from chalicelib import clock, runtime
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.models import QuotaCounter
@@ -55,8 +55,7 @@ def _connection() -> Connection:
     return Connection(region=settings.region, host=settings.dynamodb_endpoint_url or None)
 
 
-def reset_connection() -> None:
-    _connection.cache_clear()
+runtime.register(_connection.cache_clear)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 from functools import lru_cache
 
-from chalicelib import clock
+from chalicelib import clock, runtime
 from chalicelib.config import get_settings
 
 LINK_LIFETIME_SECONDS = 3600
@@ -64,5 +64,4 @@ def verify(job_id: str, signature: str) -> str | None:
     return owner
 
 
-def reset() -> None:
-    _key.cache_clear()
+runtime.register(_key.cache_clear)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from chalicelib import runtime
 from chalicelib.catalog.spec import ModelSpec
 from chalicelib.config import Settings, get_settings
 from chalicelib.upstreams.base import VideoProvider
@@ -102,6 +103,7 @@ def set_provider(name: str, provider: VideoProvider) -> None:
         _providers[name] = provider
 
 
-def reset_providers() -> None:
+@runtime.register
+def _forget_providers() -> None:
     with _lock:
         _providers.clear()

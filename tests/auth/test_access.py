@@ -47,9 +47,9 @@ def call(client, method: str, path: str, token: str | None, payload=None):
 def token_mode(monkeypatch, aws):
     monkeypatch.setenv("AUTH_MODE", "token")
     monkeypatch.setenv("AUTH_TOKENS", json.dumps(TOKENS))
-    runtime.reset()
+    runtime.init()
     yield
-    runtime.reset()
+    runtime.init()
 
 
 def completed_job(client, token: str) -> dict:
@@ -149,7 +149,7 @@ def cognito_mode(monkeypatch, aws, signing_keys, simulator):
     monkeypatch.setenv("AUTH_MODE", "cognito")
     monkeypatch.setenv("COGNITO_USER_POOL_ID", POOL)
     monkeypatch.setenv("COGNITO_CLIENT_ID", CLIENT_ID)
-    runtime.reset()
+    runtime.init()
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_keys[0].public_key()))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         mocked.add_passthru(simulator.url.rsplit("/v1", 1)[0])
@@ -158,7 +158,7 @@ def cognito_mode(monkeypatch, aws, signing_keys, simulator):
             json={"keys": [{**public, "kid": "k1", "alg": "RS256"}]},
         )
         yield mocked
-    runtime.reset()
+    runtime.init()
 
 
 def test_cognito_tokens(client, cognito_mode, signing_keys):
@@ -190,7 +190,7 @@ def test_twenty_concurrent_submissions_against_a_limit_of_five_admit_five(
     aws, monkeypatch, simulator
 ):
     monkeypatch.setenv("USER_MAX_PENDING_JOBS", "5")
-    runtime.reset()
+    runtime.init()
     before = simulator.stats.get("create", 0)
     outcomes: list[object] = []
     barrier = threading.Barrier(20)
@@ -218,7 +218,7 @@ def test_twenty_concurrent_submissions_against_a_limit_of_five_admit_five(
 
 def test_daily_budget_edge(client, monkeypatch):
     monkeypatch.setenv("USER_DAILY_BUDGET_USD", "1.20")
-    runtime.reset()
+    runtime.init()
     for _ in range(3):  # 3 x $0.40 = exactly the budget
         assert (
             post_json(client, "/api/videos", {"prompt": "four seconds", "seconds": 4}).status_code
@@ -234,7 +234,7 @@ def test_daily_budget_edge(client, monkeypatch):
 
 def test_global_cap(aws, monkeypatch):
     monkeypatch.setenv("GLOBAL_MAX_PENDING_JOBS", "2")
-    runtime.reset()
+    runtime.init()
     jobs_service.create("alice", b'{"prompt": "one"}', None)
     jobs_service.create("bob", b'{"prompt": "two"}', None)
     with pytest.raises(ApiError) as info:
@@ -244,7 +244,7 @@ def test_global_cap(aws, monkeypatch):
 
 def test_body_size_limit(client, monkeypatch):
     monkeypatch.setenv("MAX_BODY_BYTES", "2048")
-    runtime.reset()
+    runtime.init()
     response = post_json(client, "/api/videos", {"prompt": "x" * 4000})
     assert response.status_code == 413
     assert body(response)["error"]["code"] == "payload_too_large"

@@ -68,9 +68,9 @@ def cognito_stage(
     # In AWS the app fetches {issuer}/.well-known/jwks.json; moto serves it under its endpoint.
     monkeypatch.setenv("COGNITO_JWKS_URL", f"{moto_endpoint}/{pool}/.well-known/jwks.json")
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)  # the stack's table and bucket
-    runtime.reset()
+    runtime.init()
     yield {"env": env, "sub": sub, "tokens": tokens, "policy_dir": chalice_dir}
-    runtime.reset()
+    runtime.init()
 
 
 def test_app_accepts_the_pools_tokens_within_the_stage_policy(

@@ -65,7 +65,7 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
     from chalice.test import Client
 
     from app import app
-    from chalicelib import runtime, secrets
+    from chalicelib import runtime
     from chalicelib.config import get_settings
     from devtools.tables import create_table
 
@@ -74,8 +74,7 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
     for name, value in {**RES.environment(), "AUTH_MODE": "token"}.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        runtime.reset()
-        secrets.clear_cache()
+        runtime.init()
         create_table(get_settings())
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=RES.media_bucket)
         ssm = boto3.client("ssm", region_name=REGION)
@@ -88,8 +87,8 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
             ssm.put_parameter(Name=name, Value=values[env], Type="SecureString")
         with Client(app, stage_name="dev") as client:
             yield client
-        secrets.clear_cache()
-    runtime.reset()
+        runtime.init()
+    runtime.init()
 
 
 def _json(response: Any) -> Any:

@@ -11,8 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import secrets
-from chalicelib.secrets import SecretError, clear_cache, read_secret
+from chalicelib import runtime, secrets
+from chalicelib.secrets import SecretError, read_secret
 from infra.deploy import DeployError, store_secrets
 from infra.iam import CallRecorder
 
@@ -22,10 +22,10 @@ VALUE = "sk-test-not-a-real-key-0000"
 
 @pytest.fixture
 def ssm() -> Iterator[Any]:
-    clear_cache()
+    runtime.init()
     with mock_aws():
         yield boto3.client("ssm", region_name="us-east-1")
-    clear_cache()
+    runtime.init()
 
 
 def test_reads_once_per_name_and_caches(ssm: Any) -> None:
@@ -47,7 +47,7 @@ def test_cache_survives_a_changed_parameter_until_cleared(ssm: Any) -> None:
     assert read_secret(NAME) == VALUE
     ssm.put_parameter(Name=NAME, Value="rotated", Type="SecureString", Overwrite=True)
     assert read_secret(NAME) == VALUE
-    clear_cache()
+    runtime.init()
     assert read_secret(NAME) == "rotated"
 
 

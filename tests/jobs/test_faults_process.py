@@ -87,12 +87,12 @@ def test_process_dies_between_archive_and_status_write(aws, simulator, uploads, 
 
 @pytest.fixture
 def short_timeout(monkeypatch: pytest.MonkeyPatch, aws: dict[str, Any]) -> Iterator[int]:
-    from chalicelib.config import reset_settings
+    from chalicelib import runtime
 
     monkeypatch.setenv("PENDING_TIMEOUT_SECONDS", "60")
-    reset_settings()
+    runtime.init()
     yield 60
-    reset_settings()
+    runtime.init()
 
 
 def test_job_pending_past_the_limit_fails_with_timeout(aws, simulator, short_timeout):

@@ -22,14 +22,15 @@ from tests.lifecycle.support import (
 @pytest.fixture
 def poll(monkeypatch: pytest.MonkeyPatch, aws: dict[str, Any]) -> Iterator[int]:
     """A poll interval long enough that real time spent on a loaded machine never counts."""
-    from chalicelib.config import get_settings, reset_settings
+    from chalicelib import runtime
+    from chalicelib.config import get_settings
 
     monkeypatch.setenv("POLL_INTERVAL_SECONDS", "30")
-    reset_settings()
+    runtime.init()
     # Loaded here: during a request the Chalice test client swaps in the dev stage's env.
     assert get_settings().poll_interval_seconds == 30
     yield 30
-    reset_settings()
+    runtime.init()
 
 
 def test_stale_pending_job_is_refreshed_by_a_get(client, aws, simulator, poll):

@@ -50,7 +50,7 @@ def test_reference_url_is_signed_when_sign_in_is_on(client, aws, monkeypatch):
 
     monkeypatch.setenv("AUTH_MODE", "token")
     monkeypatch.setenv("AUTH_TOKENS", json.dumps({token_hash("sst_ref-user-token"): "ref-user"}))
-    runtime.reset()
+    runtime.init()
     headers = {"Authorization": "Bearer sst_ref-user-token"}
     created = post_json(
         client,
@@ -61,4 +61,4 @@ def test_reference_url_is_signed_when_sign_in_is_on(client, aws, monkeypatch):
     job = body(created)["job"]
     assert "sig=" in job["reference_url"] and job["reference_url"].endswith("&variant=reference")
     assert client.http.get(job["reference_url"], headers={"Accept": "*/*"}).status_code == 302
-    runtime.reset()
+    runtime.init()

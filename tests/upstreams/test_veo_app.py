@@ -174,7 +174,7 @@ def test_a_wrong_gemini_key_is_an_upstream_auth_error(veo_env, monkeypatch, simu
 def test_the_gemini_key_can_come_from_ssm(veo_env, monkeypatch, aws):
     import boto3
 
-    from chalicelib import runtime, secrets
+    from chalicelib import runtime
     from chalicelib.upstreams.registry import UpstreamNotConfigured, provider_named
 
     boto3.client("ssm", region_name="us-east-1").put_parameter(
@@ -182,14 +182,13 @@ def test_the_gemini_key_can_come_from_ssm(veo_env, monkeypatch, aws):
     )
     monkeypatch.delenv("GEMINI_API_KEY")
     monkeypatch.setenv("GEMINI_API_KEY_PARAM", "/sora-studio/test/gemini")
-    secrets.clear_cache()
-    runtime.reset()
+    runtime.init()
     try:
         veo = provider_named("veo")
         assert veo.name == "veo" and veo._api_key == "AIza-from-ssm"
         monkeypatch.delenv("GEMINI_API_KEY_PARAM")
-        runtime.reset()
+        runtime.init()
         with pytest.raises(UpstreamNotConfigured, match="GEMINI_API_KEY"):
             provider_named("veo")
     finally:
-        secrets.clear_cache()
+        runtime.init()

@@ -175,13 +175,14 @@ def test_signed_but_meaningless_bodies(client, aws, simulator, secret):
 
 
 def test_unconfigured_secret_refuses_everything(client, aws, monkeypatch):
-    from chalicelib.config import get_settings, reset_settings
+    from chalicelib import runtime
+    from chalicelib.config import get_settings
 
     headers, raw = signed_webhook(
         "whsec_" + base64.b64encode(b"anything").decode(), "video_" + "1" * 32
     )
     monkeypatch.setenv("VIDEOS_WEBHOOK_SECRET", "")
-    reset_settings()
+    runtime.init()
     # Load them now: the Chalice test client swaps in the `dev` stage's environment
     # (.chalice/config.json) during each request, which is not the test's.
     assert get_settings().webhook_secret == ""
@@ -189,5 +190,5 @@ def test_unconfigured_secret_refuses_everything(client, aws, monkeypatch):
         answer = deliver(client, headers, raw)
     finally:
         monkeypatch.undo()
-        reset_settings()
+        runtime.init()
     assert answer.status_code == 400
