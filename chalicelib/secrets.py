@@ -72,3 +72,16 @@ def _forget_values() -> None:
     with _lock:
         _cache.clear()
         _client = None
+
+
+def is_set(value: str, param: str) -> bool:
+    """True when a secret is given directly or its SSM parameter holds a value: a deployed
+    stage names every parameter, but only the ones `make secrets` filled are configured."""
+    if value:
+        return True
+    if not param:
+        return False
+    try:
+        return bool(read_secret(param))
+    except SecretError:
+        return False

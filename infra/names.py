@@ -57,6 +57,11 @@ SECRETS = (
            "VIDEOS_WEBHOOK_SECRET", "webhook signing secret (whsec_...)"),
     Secret("AUTH_TOKENS_PARAM", "auth-tokens", "AuthTokensParamName", "AUTH_TOKENS",
            "access tokens JSON (entries from `python -m devtools.tokens USER`)"),
+    Secret("OPENROUTER_API_KEY_PARAM", "openrouter-api-key", "OpenRouterApiKeyParamName",
+           "OPENROUTER_API_KEY", "OpenRouter API key (sk-or-...)"),
+    Secret("OPENROUTER_WEBHOOK_SECRET_PARAM", "openrouter-webhook-secret",
+           "OpenRouterWebhookSecretParamName", "OPENROUTER_WEBHOOK_SECRET",
+           "OpenRouter webhook signing secret"),
 )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from chalicelib.catalog import store
 from chalicelib.catalog.presets import OPENAI_PRESETS
 from chalicelib.catalog.spec import Catalog, build_catalog
 from chalicelib.config import Settings, get_settings
+from chalicelib.secrets import is_set
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,11 @@ _cached: tuple[float, Catalog] | None = None
 
 
 def openrouter_configured(settings: Settings) -> bool:
-    return bool(settings.openrouter_api_key or settings.openrouter_api_key_param)
+    return is_set(settings.openrouter_api_key, settings.openrouter_api_key_param)
 
 
 def openai_configured(settings: Settings) -> bool:
-    return bool(settings.videos_api_key or settings.videos_api_key_param)
+    return is_set(settings.videos_api_key, settings.videos_api_key_param)
 
 
 def listed_providers(settings: Settings) -> list[str]:

@@ -1,10 +1,13 @@
-"""`POST /api/webhooks/videos`: a verified `video.completed` / `video.failed` refreshes that
+"""`POST /api/webhooks/{provider}`: a verified terminal event (`video.completed` /
+`video.failed` of the `/v1/videos` protocol, `video.generation.*` of OpenRouter) refreshes that
 one job through the refresher's own code path. Each delivery id is processed once."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pynamodb.exceptions import PutError
@@ -15,7 +18,7 @@ from chalicelib.errors import ApiError
 from chalicelib.jobs import lifecycle
 from chalicelib.jobs import store as job_store
 from chalicelib.models import WebhookDelivery, is_conditional_failure
-from chalicelib.webhooks.signature import SignatureError, verify
+from chalicelib.webhooks.signature import SignatureError, verify, verify_openrouter
 
 log = logging.getLogger(__name__)
 
@@ -33,40 +36,74 @@ def webhook_secret(settings: Settings) -> str:
     return ""
 
 
+def openrouter_webhook_secret(settings: Settings) -> str:
+    if settings.openrouter_webhook_secret:
+        return settings.openrouter_webhook_secret
+    if settings.openrouter_webhook_secret_param:
+        from chalicelib.secrets import read_secret
+
+        return read_secret(settings.openrouter_webhook_secret_param)
+    return ""
+
+
 def _bad(message: str) -> ApiError:
     return ApiError(400, "invalid_webhook", message)
 
 
-def handle(headers: dict[str, str], raw_body: bytes) -> dict[str, str]:
-    secret = webhook_secret(get_settings())
+@dataclass(frozen=True)
+class Receiver:
+    """One upstream's webhook dialect: its secret, signature check and terminal events."""
+
+    secret: Callable[[Settings], str]
+    verify: Callable[[str, dict[str, str], bytes, float], str]  # -> delivery id
+    events: tuple[str, ...]
+
+
+RECEIVERS = {
+    "videos": Receiver(webhook_secret, verify, HANDLED_EVENTS),
+    "openrouter": Receiver(
+        openrouter_webhook_secret,
+        verify_openrouter,
+        tuple(f"video.generation.{s}" for s in ("completed", "failed", "cancelled", "expired")),
+    ),
+}
+
+
+def handle(headers: dict[str, str], raw_body: bytes, provider: str = "videos") -> dict[str, str]:
+    """Verify, dedupe, then re-read the job upstream: the body is never trusted."""
+    receiver = RECEIVERS[provider]
+    secret = receiver.secret(get_settings())
     if not secret:
         raise _bad("Webhooks are not configured on this server.")
     try:
-        delivery_id = verify(secret, headers, raw_body, clock.now())
+        delivery_id = receiver.verify(secret, headers, raw_body, clock.now())
     except SignatureError as exc:
-        log.warning("webhook rejected: %s", exc)
+        log.warning("%s webhook rejected: %s", provider, exc)
         raise _bad(f"Webhook signature check failed: {exc}.") from None
     try:
         event = json.loads(raw_body)
         event_type = str(event["type"])
         upstream_id = str(event["data"]["id"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise _bad("Webhook body is not an event with type and data.id.") from None
+    dedupe_key = (
+        f"webhook#{delivery_id}" if provider == "videos" else f"webhook#{provider}#{delivery_id}"
+    )
     try:
-        WebhookDelivery(f"webhook#{delivery_id}", ttl=DEDUPE_LIFETIME).save(
+        WebhookDelivery(dedupe_key, ttl=DEDUPE_LIFETIME).save(
             condition=WebhookDelivery.id.does_not_exist()
         )
     except PutError as exc:
         if is_conditional_failure(exc):
             return {"status": "duplicate"}
         raise
-    if event_type not in HANDLED_EVENTS:
+    if event_type not in receiver.events:
         return {"status": "ignored"}
     try:
         _refresh(upstream_id)
     except Exception:
         # Let the sender retry this delivery: forget that we saw it.
-        WebhookDelivery(f"webhook#{delivery_id}").delete()
+        WebhookDelivery(dedupe_key).delete()
         raise
     return {"status": "processed"}
 

@@ -49,3 +49,33 @@ def verify(secret: str, headers: dict[str, str], body: bytes, now: float) -> str
         if version == "v1" and hmac.compare_digest(value.encode(), expected):
             return msg_id
     raise SignatureError("no signature matches")
+
+
+# -- OpenRouter (docs/upstreams/openrouter.md, "Webhooks") ------------------------------------
+# `X-OpenRouter-Signature: t=<unix seconds>,v1=<hex>`: HMAC-SHA256 of `"{t},{raw body}"` keyed
+# with the signing secret as UTF-8 text; the delivery id is `X-OpenRouter-Idempotency-Key`.
+
+
+def sign_openrouter(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp},".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify_openrouter(secret: str, headers: dict[str, str], body: bytes, now: float) -> str:
+    """Return the delivery id when the signature holds; raise SignatureError otherwise."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    delivery_id = lowered.get("x-openrouter-idempotency-key", "")
+    header = lowered.get("x-openrouter-signature", "")
+    if not delivery_id or not header:
+        raise SignatureError("missing X-OpenRouter-Signature or X-OpenRouter-Idempotency-Key")
+    parts = dict(part.strip().partition("=")[::2] for part in header.split(","))
+    raw_timestamp, given = parts.get("t", ""), parts.get("v1", "")
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()) or len(raw_timestamp) > 12:
+        raise SignatureError("the signature's t= is not a Unix time")
+    timestamp = int(raw_timestamp)
+    if abs(now - timestamp) > TOLERANCE_SECONDS:
+        raise SignatureError("the signature's timestamp is outside the five-minute tolerance")
+    expected = sign_openrouter(secret, timestamp, body).rpartition("v1=")[2]
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+        raise SignatureError("the signature does not match")
+    return delivery_id
