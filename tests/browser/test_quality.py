@@ -1,4 +1,7 @@
-"""Form behaviour, accessibility, security headers, size and speed budgets."""
+"""Form behaviour, accessibility, security headers, the page weight budget, long lists.
+
+Speed budgets (render time, long tasks) are measured in bench/bench_frontend.py, not here.
+"""
 
 import re
 from pathlib import Path
@@ -126,35 +129,7 @@ def test_page_weight_before_any_video_is_under_60_kb(studio, page):
     assert total < 60_000, sizes
 
 
-# Renders the given jobs with the page's own list module into a fresh list beside the real
-# one (same CSS), and returns the milliseconds for building + inserting and for the layout.
-RENDER_AGAIN = """
-async (jobs) => {
-  const { createJobList } = await import('/js/list.js');
-  const { createCatalog } = await import('/js/catalog.js');
-  const catalog = createCatalog({ models: [{ id: 'sora-2', label: 'Sora 2' }] });
-  const real = document.getElementById('job-list');
-  const times = [];
-  for (let i = 0; i < 5; i++) {
-    const ol = document.createElement('ol');
-    ol.className = 'cards';
-    real.replaceWith(ol);
-    const list = createJobList(ol, {
-      template: document.getElementById('job-card'), catalog, lookup: () => null, onAction() {},
-    });
-    const t0 = performance.now();
-    list.handle({ type: 'reset', jobs });
-    const t1 = performance.now();
-    void ol.offsetHeight;
-    times.push([t1 - t0, performance.now() - t0]);
-    ol.replaceWith(real);
-  }
-  return times;
-}
-"""
-
-
-def test_renders_500_jobs_quickly(studio, page):
+def test_renders_500_jobs(studio, page):
     jobs = fake_history(500)
     by_id = {job["id"]: job for job in jobs}
     page.route("**/api/videos?*", lambda r: r.fulfill(json={"jobs": jobs, "next_cursor": None}))
@@ -166,14 +141,6 @@ def test_renders_500_jobs_quickly(studio, page):
     expect(page.locator("#job-list > li")).to_have_count(500)
     assert page.locator("#job-list b").count() == 0
     expect(page.locator("#spend")).to_contain_text("500 videos shown · estimated spend $200.00")
-    first = page.evaluate("performance.getEntriesByName('studio:render-list').at(-1).duration")
-
-    times = page.evaluate(RENDER_AGAIN, jobs)
-    best = min(total for _, total in times)
-    print(f"500 jobs: first render {first:.0f} ms; again, with layout, best {best:.0f} ms")
-    # The budget is 100 ms (see bench/bench_frontend.py); the best of five runs with layout
-    # gets some slack here so a machine busy with other work does not fail the suite.
-    assert best < 150, times
 
 
 def test_layout_fits_a_phone_and_a_wide_screen(studio, page):

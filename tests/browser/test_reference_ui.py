@@ -4,9 +4,7 @@ sent as input_reference, shown on the card and kept by "Run again"."""
 from __future__ import annotations
 
 import base64
-import itertools
 import subprocess
-import time
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -20,19 +18,6 @@ from .fakes import fake_job
 pytestmark = pytest.mark.browser
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-
-# From now on: the timestamps of every animation frame, and the main thread's long tasks.
-WATCH_MAIN_THREAD = """
-() => {
-  window.__frames = [];
-  window.__long = [];
-  const tick = (t) => { window.__frames.push(t); requestAnimationFrame(tick); };
-  requestAnimationFrame(tick);
-  new PerformanceObserver((list) => {
-    for (const task of list.getEntries()) window.__long.push(task.duration);
-  }).observe({ type: 'longtask' });
-}
-"""
 
 # A synthetic paste of a w x h PNG (what pasting a copied image delivers).
 PASTE_IMAGE = """
@@ -121,17 +106,12 @@ def test_a_photo_is_cropped_to_the_video_size_in_the_page(
     page.check('input[name="size"][value="720x1280"]')
     expect(page.locator("#ref-field")).to_be_visible()
 
-    page.evaluate(WATCH_MAIN_THREAD)
-    started = time.monotonic()
+    # The photo is decoded and scaled in a worker, off the main thread. How fast, and whether
+    # the page keeps drawing frames meanwhile, is measured against budgets in
+    # bench/bench_frontend.py; here only what happens.
     page.set_input_files("#ref-field input", str(photo))
-    expect(page.locator(".ref-crop")).to_have_attribute("data-state", "ready", timeout=10_000)
-    assert time.monotonic() - started < 10
-    # Decoding a 12-megapixel photo does not block the page: frames keep coming and no task
-    # holds the main thread for long (decoding and scaling happen in a worker).
-    frames, long_tasks = page.evaluate("[window.__frames, window.__long]")
-    gaps = [b - a for a, b in itertools.pairwise(frames)]
-    assert len(frames) >= 5 and max(gaps) < 1500, (len(frames), max(gaps, default=None))
-    assert max(long_tasks, default=0) < 200, long_tasks
+    expect(page.locator(".ref-crop")).to_have_attribute("data-state", "ready", timeout=60_000)
+    assert [w.url.rsplit("/js/", 1)[-1] for w in page.workers] == ["reference/worker.js"]
 
     frame = page.locator(".ref-frame").bounding_box()
     assert abs(frame["width"] / frame["height"] - 720 / 1280) < 0.02, frame
