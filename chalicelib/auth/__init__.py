@@ -1,1 +1,1 @@
-"""auth"""
+"""Who is calling: token, Cognito or local sign-in (`access`)."""

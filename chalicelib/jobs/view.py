@@ -16,7 +16,7 @@ def job_path(job_id: str) -> str:
 
 
 def media_base(job: JobModel) -> str:
-    """`/api/videos/{id}/media`, signed for the owner when sign-in is on (see media_links)."""
+    """`/api/videos/{id}/media`, signed for the owner when sign-in is on (see media/links.py)."""
     base = f"{job_path(job.id)}/media"
     if get_settings().auth_mode == "none":
         return base

@@ -22,10 +22,6 @@ from chalicelib.config import get_settings
 LINK_LIFETIME_SECONDS = 3600
 
 
-class MediaLinkError(RuntimeError):
-    pass
-
-
 @lru_cache(maxsize=1)
 def _key() -> bytes:
     settings = get_settings()

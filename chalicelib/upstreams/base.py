@@ -1,7 +1,8 @@
 """The provider interface every upstream protocol implements, and its shared types.
 
-Routes, the refresher and the archiver talk to this interface only, so a second protocol
-(a native Veo client, say) plugs in without touching them.
+Routes, the refresher and the archiver talk to this interface only; each protocol is one
+module beside this one (`videos_api`, `veo`, `openrouter`), chosen per model by `registry`,
+so a new upstream plugs in without touching them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ class UpstreamVideo:
     progress: int | None = 0  # None: the upstream gives no figure; the lifecycle estimates it
     error_code: str | None = None
     error_message: str | None = None
-    completed_at: int | None = None
     expires_at: int | None = None
     request_id: str | None = None
     cost_usd: float | None = None  # what the upstream charged, when it says

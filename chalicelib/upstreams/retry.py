@@ -1,4 +1,4 @@
-"""The retry loop both upstream clients share.
+"""The retry loop every upstream client shares.
 
 Reads and deletes are retried on connection errors, 408, 429 and 5xx with exponential
 backoff (jittered) that honours the server's `retry-after`. A billed call (create, remix) is

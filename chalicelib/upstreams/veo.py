@@ -10,9 +10,9 @@ with the key, following redirects) or `error`, or safety filtering
 Differences from `/v1/videos`, handled here so routes, refresher and archive stay unchanged:
 
 * No progress figure: `progress` is estimated from the time since the create against the
-  model's typical render time, capped at 95, and `raw["progress_estimated"]` is true. The
-  create time travels in the upstream id (`{operation name}#t={unix seconds}`), so any
-  process (a Lambda, the refresher, an inline GET) can estimate it without shared state.
+  model's typical render time, capped at 95. The create time travels in the upstream id
+  (`{operation name}#t={unix seconds}`), so any process (a Lambda, the refresher, an inline
+  GET) can estimate it without shared state.
 * No thumbnail or spritesheet: `download` raises `UpstreamNotFound` for them, which the
   archive treats as "this provider has none".
 * No remix (`UpstreamBadRequest`) and no delete (generated files expire upstream after two
@@ -108,14 +108,12 @@ def model_of(operation_name: str) -> str | None:
     return parts[1] if len(parts) >= 4 and parts[0] == "models" else None
 
 
-def estimate_progress(
-    started_at: float | None, now: float, typical_seconds: float
-) -> tuple[int, bool]:
-    """(progress 0..PROGRESS_CAP, estimated?) from the time elapsed since the create."""
+def estimate_progress(started_at: float | None, now: float, typical_seconds: float) -> int:
+    """Progress 0..PROGRESS_CAP from the time elapsed since the create (0 when unknown)."""
     if started_at is None:
-        return 0, True
+        return 0
     elapsed = max(0.0, now - started_at)
-    return min(PROGRESS_CAP, int(100 * elapsed / typical_seconds)), True
+    return min(PROGRESS_CAP, int(100 * elapsed / typical_seconds))
 
 
 def _retry_delay(body: Any) -> float | None:
@@ -190,8 +188,7 @@ def video_from_operation(
     """Read one long-running operation as an `UpstreamVideo`."""
     raw = dict(operation)
     if not operation.get("done"):
-        progress, estimated = estimate_progress(started_at, now, typical_seconds)
-        raw["progress_estimated"] = estimated
+        progress = estimate_progress(started_at, now, typical_seconds)
         return UpstreamVideo(id=upstream_id, status="in_progress", progress=progress, raw=raw)
     error = operation.get("error")
     if isinstance(error, dict):
@@ -211,7 +208,6 @@ def video_from_operation(
             id=upstream_id,
             status="completed",
             progress=100,
-            completed_at=int(now),
             expires_at=int(now) + RETENTION_SECONDS,
             raw=raw,
         )

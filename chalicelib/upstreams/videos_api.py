@@ -136,7 +136,6 @@ def video_from_json(body: dict[str, Any], request_id: str | None = None) -> Upst
         progress=int(body.get("progress") or 0),
         error_code=error.get("code") if isinstance(error, dict) else None,
         error_message=error.get("message") if isinstance(error, dict) else None,
-        completed_at=body.get("completed_at"),
         expires_at=body.get("expires_at"),
         request_id=request_id,
         raw=body,
@@ -207,12 +206,6 @@ class VideosApiClient:
 
     def retrieve(self, upstream_id: str) -> UpstreamVideo:
         return self._video(self._send("GET", f"/videos/{upstream_id}"))
-
-    def list(self, limit: int = 20, after: str | None = None) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if after:
-            params["after"] = after
-        return self._send("GET", "/videos", params=params).json()
 
     def remix(self, upstream_id: str, prompt: str) -> UpstreamVideo:
         response = self._send(

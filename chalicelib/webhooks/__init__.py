@@ -1,1 +1,1 @@
-"""webhooks"""
+"""Signed upstream webhooks: verification (`signature`) and handling (`service`)."""

@@ -119,7 +119,6 @@ def test_pending_progress_is_a_capped_time_estimate(veo, clock):
     clock[0] = NOW + 45  # half of the model's typical 90 s
     half = veo.retrieve(upstream_id)
     assert (half.status, half.progress) == ("in_progress", 50)
-    assert half.raw["progress_estimated"] is True
     clock[0] = NOW + 3600
     assert veo.retrieve(upstream_id).progress == PROGRESS_CAP
     assert veo.retrieve(OP).progress == 0  # no create time known: no guess
