@@ -326,7 +326,9 @@ def _usd(value: Any) -> float | None:
     return float(price) if price.is_finite() and price >= 0 else None
 
 
-def _pricing(entry: dict[str, Any], sizes: list[str], wire: dict[str, list[str]]) -> dict[str, Any]:
+def _pricing(
+    entry: dict[str, Any], sizes: list[str], wire: dict[str, list[str]], seconds: list[int]
+) -> dict[str, Any]:
     """Catalog prices from `pricing_skus`: `per-video-second[-<resolution>][-with-audio]` are
     USD per output second; a flat `generate`/`per-video` SKU is spread over the shortest
     duration (the estimate errs high). Unknown SKU names are ignored."""
@@ -366,7 +368,6 @@ def _pricing(entry: dict[str, Any], sizes: list[str], wire: dict[str, list[str]]
         return next((r for r, s in RESOLUTION_SHORT_SIDE.items() if s == short), "")
 
     if base is None and flat is not None:
-        seconds = [int(s) for s in entry.get("supported_durations") or [] if int(s) > 0]
         base = flat / min(seconds) if seconds else flat
     base = base if base is not None else (min(by_resolution.values(), default=0.0))
     prices = {s: by_resolution.get(resolution_of(s), base) for s in sizes}
@@ -385,8 +386,9 @@ def catalog_entry(entry: dict[str, Any]) -> dict[str, Any] | None:
         return None
     sizes, wire = _sizes(entry)
     sizes = _default_first(sizes)
+    durations = entry.get("supported_durations")
     seconds = sorted(
-        {int(s) for s in entry.get("supported_durations") or [] if isinstance(s, int)}
+        {int(s) for s in (durations if isinstance(durations, list) else []) if isinstance(s, int)}
         & set(range(1, 121))
     )
     if not sizes or not seconds:
@@ -399,7 +401,7 @@ def catalog_entry(entry: dict[str, Any]) -> dict[str, Any] | None:
         "provider": "openrouter",
         "sizes": sizes,
         "seconds": seconds,
-        **_pricing(entry, sizes, wire),
+        **_pricing(entry, sizes, wire, seconds),
         "capabilities": {
             "first_frame": "first_frame" in frames,
             "last_frame": "last_frame" in frames,
