@@ -1,4 +1,6 @@
-"""Secrets from SSM Parameter Store SecureStrings, read once per process (cold start) and cached.
+"""Every secret the backend uses, through one resolver: `resolve(value, param)` is the value
+given directly (local runs), else the SSM Parameter Store SecureString that `param` names
+(deployed stages), read once per process (cold start) and cached.
 
 Values are never logged and never part of an exception message; only parameter names are.
 """
@@ -22,6 +24,10 @@ FIX = "store it with `make secrets STAGE=<stage>` (SSM SecureString, --overwrite
 
 class SecretError(RuntimeError):
     """A secret is missing, empty or unreadable; the message names the parameter and the fix."""
+
+
+class SecretMissing(SecretError):
+    """Not given at all, or its SSM parameter does not exist or is empty (not stored yet)."""
 
 
 def _ssm() -> Any:
@@ -50,7 +56,7 @@ def _fetch(name: str) -> str:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ParameterNotFound":
-            raise SecretError(f"SSM parameter {name} does not exist: {FIX}.") from None
+            raise SecretMissing(f"SSM parameter {name} does not exist: {FIX}.") from None
         if code in ("AccessDeniedException", "AccessDenied"):
             raise SecretError(
                 f"Not allowed to read SSM parameter {name}: grant ssm:GetParameter on it in "
@@ -61,7 +67,7 @@ def _fetch(name: str) -> str:
         raise SecretError(f"Could not read SSM parameter {name} ({type(exc).__name__}).") from None
     value = response.get("Parameter", {}).get("Value", "")
     if not value.strip():
-        raise SecretError(f"SSM parameter {name} is empty: {FIX}.")
+        raise SecretMissing(f"SSM parameter {name} is empty: {FIX}.")
     return value
 
 
@@ -74,14 +80,31 @@ def _forget_values() -> None:
         _client = None
 
 
+def resolve(value: str, param: str, *, required: str | None = None) -> str:
+    """The secret: `value` when given, else the SSM SecureString named `param`.
+
+    A secret given neither way, or whose parameter was never stored, is "" when optional;
+    with `required` (what to set, for the message) it raises `SecretMissing`. A parameter that
+    cannot be read (access denied, SSM down) raises `SecretError` either way.
+    """
+    if value:
+        return value
+    try:
+        if param:
+            return read_secret(param)
+    except SecretMissing:
+        if required is None:
+            return ""
+        raise
+    if required is None:
+        return ""
+    raise SecretMissing(required)
+
+
 def is_set(value: str, param: str) -> bool:
     """True when a secret is given directly or its SSM parameter holds a value: a deployed
     stage names every parameter, but only the ones `make secrets` filled are configured."""
-    if value:
-        return True
-    if not param:
-        return False
     try:
-        return bool(read_secret(param))
+        return bool(resolve(value, param))
     except SecretError:
         return False

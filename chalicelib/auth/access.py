@@ -23,6 +23,7 @@ from chalice.app import Request
 from chalicelib import clock, runtime
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ApiError
+from chalicelib.secrets import resolve
 
 LOCAL_OWNER = "local"
 _jwks_lock = threading.Lock()
@@ -53,13 +54,13 @@ def bearer_token(request: Request) -> str:
 @lru_cache(maxsize=1)
 def token_table() -> dict[str, dict[str, Any]]:
     settings = get_settings()
-    raw = settings.auth_tokens_json
-    if not raw and settings.auth_tokens_param:
-        from chalicelib.secrets import read_secret
-
-        raw = read_secret(settings.auth_tokens_param)
+    raw = resolve(
+        settings.auth_tokens_json,
+        settings.auth_tokens_param,
+        required="AUTH_MODE=token needs AUTH_TOKENS or AUTH_TOKENS_PARAM.",
+    )
     table: dict[str, dict[str, Any]] = {}
-    for digest, entry in json.loads(raw or "{}").items():
+    for digest, entry in json.loads(raw).items():
         record = {"user": entry} if isinstance(entry, str) else dict(entry)
         table[str(digest).lower()] = record
     return table

@@ -23,12 +23,13 @@ from chalicelib.upstreams.base import (
     UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamError,
+    UpstreamNotConfigured,
     UpstreamNotFound,
     UpstreamPaymentRequired,
     UpstreamRateLimited,
     UpstreamVideo,
 )
-from chalicelib.upstreams.registry import UpstreamNotConfigured, provider_for, provider_named
+from chalicelib.upstreams.registry import provider_for, provider_named
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class Created:
 
 def upstream_failure(exc: UpstreamError) -> ApiError:
     """Map an upstream failure on create/remix to the API's answer."""
+    if isinstance(exc, UpstreamNotConfigured):
+        return ApiError(503, "upstream_not_configured", exc.message)
     if isinstance(exc, UpstreamRateLimited):
         wait = max(1, math.ceil(exc.retry_after or 5))
         return ApiError(
@@ -132,8 +135,6 @@ def _submit(
         if isinstance(exc, UpstreamError):
             log.warning("create for job %s refused upstream: %s", job.id, exc)
             raise upstream_failure(exc) from exc
-        if isinstance(exc, UpstreamNotConfigured):
-            raise ApiError(503, "upstream_not_configured", str(exc)) from exc
         raise
     job_store.accept_upstream(job, video.id, video.status, int(video.progress or 0))
     if idempotency_key:
@@ -249,7 +250,7 @@ def get_job(owner: str, job_id: str) -> JobModel:
     if job.is_pending and stale:
         try:
             job = lifecycle.refresh_job(job)
-        except (UpstreamError, UpstreamNotConfigured) as exc:
+        except UpstreamError as exc:
             log.warning("inline refresh of job %s failed: %s", job.id, exc)
     return job
 

@@ -112,6 +112,12 @@ class UpstreamUnavailable(UpstreamError):
     """5xx, timeouts and connection failures."""
 
 
+class UpstreamNotConfigured(UpstreamError):
+    """This server cannot call the upstream at all: its key is not set, or its SSM parameter
+    is missing or unreadable (the message names which and the fix), or the catalog names an
+    unknown provider."""
+
+
 class VideoProvider(Protocol):
     name: str
 

@@ -7,29 +7,23 @@ import threading
 from chalicelib import runtime
 from chalicelib.catalog.spec import ModelSpec
 from chalicelib.config import Settings, get_settings
-from chalicelib.upstreams.base import VideoProvider
+from chalicelib.secrets import SecretError, resolve
+from chalicelib.upstreams.base import UpstreamNotConfigured, VideoProvider
 
 _lock = threading.Lock()
 _providers: dict[str, VideoProvider] = {}
 
 
-class UpstreamNotConfigured(RuntimeError):
-    pass
-
-
-def _secret(value: str, param: str, missing: str) -> str:
-    """A key given directly (local runs) or as the name of an SSM SecureString (deployed)."""
-    if value:
-        return value
-    if param:
-        from chalicelib.secrets import read_secret
-
-        return read_secret(param)
-    raise UpstreamNotConfigured(missing)
+def _key(value: str, param: str, missing: str) -> str:
+    """An upstream key (see secrets.resolve); without one the upstream is not configured."""
+    try:
+        return resolve(value, param, required=missing)
+    except SecretError as exc:
+        raise UpstreamNotConfigured(str(exc)) from None
 
 
 def upstream_key(settings: Settings) -> str:
-    return _secret(
+    return _key(
         settings.videos_api_key,
         settings.videos_api_key_param,
         "No upstream key: set VIDEOS_API_KEY (or OPENAI_API_KEY), or VIDEOS_API_KEY_PARAM "
@@ -38,7 +32,7 @@ def upstream_key(settings: Settings) -> str:
 
 
 def gemini_key(settings: Settings) -> str:
-    return _secret(
+    return _key(
         settings.gemini_api_key,
         settings.gemini_api_key_param,
         "No Gemini API key for the Veo models: set GEMINI_API_KEY, or GEMINI_API_KEY_PARAM "
@@ -47,7 +41,7 @@ def gemini_key(settings: Settings) -> str:
 
 
 def openrouter_key(settings: Settings) -> str:
-    return _secret(
+    return _key(
         settings.openrouter_api_key,
         settings.openrouter_api_key_param,
         "No OpenRouter key: set OPENROUTER_API_KEY, or OPENROUTER_API_KEY_PARAM naming an SSM "

@@ -18,6 +18,7 @@ from chalicelib.errors import ApiError
 from chalicelib.jobs import lifecycle
 from chalicelib.jobs import store as job_store
 from chalicelib.models import WebhookDelivery, is_conditional_failure
+from chalicelib.secrets import resolve
 from chalicelib.webhooks.signature import SignatureError, verify, verify_openrouter
 
 log = logging.getLogger(__name__)
@@ -27,23 +28,11 @@ DEDUPE_LIFETIME = timedelta(days=2)
 
 
 def webhook_secret(settings: Settings) -> str:
-    if settings.webhook_secret:
-        return settings.webhook_secret
-    if settings.webhook_secret_param:
-        from chalicelib.secrets import read_secret
-
-        return read_secret(settings.webhook_secret_param)
-    return ""
+    return resolve(settings.webhook_secret, settings.webhook_secret_param)
 
 
 def openrouter_webhook_secret(settings: Settings) -> str:
-    if settings.openrouter_webhook_secret:
-        return settings.openrouter_webhook_secret
-    if settings.openrouter_webhook_secret_param:
-        from chalicelib.secrets import read_secret
-
-        return read_secret(settings.openrouter_webhook_secret_param)
-    return ""
+    return resolve(settings.openrouter_webhook_secret, settings.openrouter_webhook_secret_param)
 
 
 def _bad(message: str) -> ApiError:

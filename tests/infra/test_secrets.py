@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib import runtime, secrets
-from chalicelib.secrets import SecretError, read_secret
+from chalicelib.secrets import SecretError, SecretMissing, read_secret, resolve
 from infra.deploy import DeployError, store_secrets
 from infra.iam import CallRecorder
 
@@ -76,6 +76,22 @@ def test_blank_parameter_is_an_error_and_not_cached(ssm: Any) -> None:
 def test_no_name_is_an_error(ssm: Any) -> None:
     with pytest.raises(SecretError, match="_PARAM"):
         read_secret("")
+
+
+def test_resolve_prefers_the_value_then_reads_the_parameter(ssm: Any) -> None:
+    ssm.put_parameter(Name=NAME, Value=VALUE, Type="SecureString")
+    assert resolve("given", NAME) == "given"
+    assert resolve("", NAME) == VALUE
+    assert resolve("", NAME, required="set X") == VALUE
+
+
+def test_resolve_missing_is_empty_when_optional_and_an_error_when_required(ssm: Any) -> None:
+    assert resolve("", "") == ""
+    assert resolve("", NAME) == ""  # named by the stage, never stored by `make secrets`
+    with pytest.raises(SecretMissing, match="set VIDEOS_API_KEY"):
+        resolve("", "", required="set VIDEOS_API_KEY")
+    with pytest.raises(SecretMissing, match="make secrets"):
+        resolve("", NAME, required="set VIDEOS_API_KEY")
 
 
 def test_value_never_logged_or_in_errors(ssm: Any, caplog: pytest.LogCaptureFixture) -> None:

@@ -175,7 +175,8 @@ def test_the_gemini_key_can_come_from_ssm(veo_env, monkeypatch, aws):
     import boto3
 
     from chalicelib import runtime
-    from chalicelib.upstreams.registry import UpstreamNotConfigured, provider_named
+    from chalicelib.upstreams.base import UpstreamNotConfigured
+    from chalicelib.upstreams.registry import provider_named
 
     boto3.client("ssm", region_name="us-east-1").put_parameter(
         Name="/sora-studio/test/gemini", Value="AIza-from-ssm", Type="SecureString"
