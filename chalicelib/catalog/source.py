@@ -81,8 +81,11 @@ def forget_catalog() -> None:
         _cached = None
 
 
-def is_loading(settings: Settings, catalog: Catalog) -> bool:
-    """True while a listed upstream is configured but has given no listing yet."""
+def status(settings: Settings, catalog: Catalog) -> dict[str, Any]:
+    """`{"loading": bool, "error": str | None}`: loading while a listed upstream has given no
+    list yet; `error` says why its last fetch failed (a refused key, say)."""
     if settings.model_catalog or catalog.models:
-        return False
-    return any(store.load_models(p) is None for p in listed_providers(settings))
+        return {"loading": False, "error": None}
+    waiting = [p for p in listed_providers(settings) if store.load_models(p) is None]
+    errors = [f"{p}: {e}" for p in waiting if (e := store.last_error(p))]
+    return {"loading": bool(waiting), "error": "; ".join(errors) or None}

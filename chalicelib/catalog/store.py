@@ -20,16 +20,26 @@ def _key(provider: str) -> str:
     return f"catalog#{provider}"
 
 
-def load_models(provider: str) -> list[dict[str, Any]] | None:
-    """The last good listing of `provider`, or None when there has been none yet."""
+def _load(provider: str) -> CatalogListing | None:
     try:
-        item = CatalogListing.get(_key(provider))
+        return CatalogListing.get(_key(provider))
     except DoesNotExist:
         return None
-    if not item.models_json:
+
+
+def load_models(provider: str) -> list[dict[str, Any]] | None:
+    """The last good listing of `provider`, or None when there has been none yet."""
+    item = _load(provider)
+    if item is None or not item.models_json:
         return None
     models = json.loads(item.models_json)
     return models if isinstance(models, list) else None
+
+
+def last_error(provider: str) -> str | None:
+    """Why the latest attempt failed (kept until a listing succeeds), or None."""
+    item = _load(provider)
+    return item.last_error if item is not None else None
 
 
 def claim_attempt(provider: str, now: float) -> bool:

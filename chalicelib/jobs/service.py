@@ -10,6 +10,8 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.catalog.source import get_catalog
+from chalicelib.catalog.source import status as catalog_status
+from chalicelib.catalog.spec import Catalog
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError, bad_request, conflict, not_found
 from chalicelib.jobs import idempotency, lifecycle, quotas
@@ -88,6 +90,21 @@ def upstream_failure(exc: UpstreamError) -> ApiError:
     return ApiError(502, "upstream_error", f"The video service failed: {exc.message}")
 
 
+def no_models(catalog: Catalog) -> ApiError:
+    state = catalog_status(get_settings(), catalog)
+    if state["error"]:
+        message = (
+            f"No video model is available: the model list could not be fetched ({state['error']})."
+        )
+    elif state["loading"]:
+        message = "The model list is still being fetched from the video service."
+    else:
+        message = "No video service is configured on this server."
+    return ApiError(
+        503, "no_models", f"{message} Try again in a minute.", headers={"Retry-After": "60"}
+    )
+
+
 def _submit(
     owner: str,
     job: JobModel,
@@ -148,13 +165,7 @@ def create(owner: str, raw_body: bytes | None, idempotency_key: str | None) -> C
     body = parse_json_object(raw_body)
     catalog = get_catalog()
     if not catalog.models:
-        raise ApiError(
-            503,
-            "no_models",
-            "No video model is available yet: the model list is still being fetched, or no "
-            "upstream is configured. Try again in a minute.",
-            headers={"Retry-After": "60"},
-        )
+        raise no_models(catalog)
     spec = parse_create(catalog, body)
     job = job_store.new_job(
         owner=owner,

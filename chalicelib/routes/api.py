@@ -7,7 +7,8 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.auth.access import current_owner
-from chalicelib.catalog.source import get_catalog, is_loading
+from chalicelib.catalog.source import get_catalog
+from chalicelib.catalog.source import status as catalog_status
 from chalicelib.config import get_settings
 from chalicelib.jobs import quotas
 from chalicelib.jobs import service as jobs_service
@@ -51,7 +52,7 @@ def config() -> dict[str, Any]:
     catalog = get_catalog()
     return {
         **catalog.to_public(),
-        "catalog": {"loading": is_loading(settings, catalog)},
+        "catalog": catalog_status(settings, catalog),
         "auth": auth,
         "upstream": settings.upstream_label,
         "limits": {

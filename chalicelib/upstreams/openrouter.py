@@ -373,8 +373,11 @@ def _pricing(
     prices = {s: by_resolution.get(resolution_of(s), base) for s in sizes}
     pricing: dict[str, Any] = {"price_per_second_usd": base, "price_per_second_by_size": prices}
     if audio_base is not None or audio_by_resolution:
+        # Where no audio SKU names a size's resolution, sound costs at least the base audio
+        # rate and at least that size's silent rate: the estimate errs high, never low.
         pricing["price_per_second_with_audio_by_size"] = {
-            s: audio_by_resolution.get(resolution_of(s), audio_base or prices[s]) for s in sizes
+            s: audio_by_resolution.get(resolution_of(s), max(audio_base or 0.0, prices[s]))
+            for s in sizes
         }
     return pricing
 

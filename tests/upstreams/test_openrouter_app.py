@@ -60,12 +60,30 @@ def test_before_the_first_listing_no_model_is_offered_and_create_says_why(
     openrouter_client, client, aws
 ):
     config = body(get(client, "/api/config"))
-    assert config["models"] == [] and config["catalog"] == {"loading": True}
+    assert config["models"] == [] and config["catalog"] == {"loading": True, "error": None}
     response = create(client, prompt="a fox in the snow")
     assert response.status_code == 503
     assert body(response)["error"]["code"] == "no_models"
     assert response.headers["Retry-After"] == "60"
     assert jobs_stored(aws) == []
+
+
+def test_a_listing_that_keeps_failing_says_why_instead_of_loading_forever(
+    openrouter_client, client, aws, monkeypatch
+):
+    from chalicelib import runtime
+    from devserver.stack import free_port
+
+    monkeypatch.setenv("OPENROUTER_BASE_URL", f"http://127.0.0.1:{free_port()}/api/v1")
+    runtime.init()
+    assert refresh_listings() == {"openrouter": "failed"}
+    catalog = body(get(client, "/api/config"))["catalog"]
+    assert catalog["loading"] is True
+    assert "could not reach OpenRouter" in catalog["error"]
+    response = create(client, prompt="a fox")
+    assert response.status_code == 503
+    assert "could not be fetched" in body(response)["error"]["message"]
+    assert "sk-or-" not in response.body.decode()
 
 
 def jobs_stored(aws: dict[str, Any]) -> list[dict[str, Any]]:
@@ -74,7 +92,7 @@ def jobs_stored(aws: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_the_catalog_is_the_accounts_live_listing(app):
     config = body(get(app, "/api/config"))
-    assert config["catalog"] == {"loading": False}
+    assert config["catalog"] == {"loading": False, "error": None}
     models = {m["id"]: m for m in config["models"]}
     assert set(models) >= {MODEL, "sim/seedance-like", "sim/wan-like"}
     veo = models[MODEL]
