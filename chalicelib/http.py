@@ -1,16 +1,43 @@
-"""Cross-cutting HTTP behaviour: contract-shaped errors, security headers, body size limit."""
+"""Cross-cutting HTTP behaviour: the one mapping of refusals (`errors.AppError`) and upstream
+failures (`upstreams.base.UpstreamError`) to contract-shaped responses, Chalice's own errors in
+that shape too, security headers, the body size limit.
+
+Chalice turns any exception a view raises into a bare 500 before middleware sees it, so the
+routes use this module's `Blueprint`, whose views answer those errors themselves.
+"""
 
 from __future__ import annotations
 
-import logging
+import functools
+import math
+from collections.abc import Callable
 from typing import Any
 
+import chalice
 from chalice import Chalice, Response
 
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError, error_body
-
-log = logging.getLogger(__name__)
+from chalicelib.errors import (
+    AppError,
+    Conflict,
+    Gone,
+    InvalidRequest,
+    LimitReached,
+    NotFound,
+    PayloadTooLarge,
+    RangeNotSatisfiable,
+    Unauthorized,
+    Unavailable,
+    error_body,
+)
+from chalicelib.upstreams.base import (
+    UpstreamAuthError,
+    UpstreamBadRequest,
+    UpstreamError,
+    UpstreamNotConfigured,
+    UpstreamPaymentRequired,
+    UpstreamRateLimited,
+)
 
 BINARY_TYPES = ("video/mp4", "image/webp", "image/jpeg", "image/png", "application/octet-stream")
 SECURITY_HEADERS = {
@@ -19,6 +46,17 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
+STATUS_BY_ERROR: tuple[tuple[type[AppError], int], ...] = (
+    (InvalidRequest, 400),
+    (Unauthorized, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Gone, 410),
+    (PayloadTooLarge, 413),
+    (RangeNotSatisfiable, 416),
+    (LimitReached, 429),
+    (Unavailable, 503),
+)
 CHALICE_CODES = {
     400: "invalid_request",
     403: "forbidden",
@@ -29,6 +67,79 @@ CHALICE_CODES = {
     429: "rate_limited",
     500: "internal_error",
 }
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return Response(body=body, status_code=status, headers=headers)
+
+
+def refusal(exc: AppError) -> Response:
+    """The response for a refusal: its status comes from its class."""
+    status = next((s for kind, s in STATUS_BY_ERROR if isinstance(exc, kind)), 400)
+    headers: dict[str, str] = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="sora-studio"'
+    if isinstance(exc, RangeNotSatisfiable) and exc.total is not None:
+        headers["Content-Range"] = f"bytes */{exc.total}"
+    return _json(status, error_body(exc.code, exc.message, exc.field), headers)
+
+
+def upstream_failure(exc: UpstreamError) -> Response:
+    """The response for an upstream failure, the same wherever it happened (create, remix,
+    the media proxy): a 429 stays a 429 with `Retry-After`, a refusal of the input a 400."""
+    if isinstance(exc, UpstreamNotConfigured):
+        return _json(503, error_body("upstream_not_configured", exc.message))
+    if isinstance(exc, UpstreamRateLimited):
+        wait = max(1, math.ceil(exc.retry_after or 5))
+        message = f"The video service is busy. Try again in {wait} s."
+        return _json(429, error_body("rate_limited", message), {"Retry-After": str(wait)})
+    if isinstance(exc, UpstreamBadRequest):
+        if exc.code == "moderation_blocked":
+            message = "The video service refused this prompt or image under its content policy."
+            return _json(400, error_body("moderation_blocked", message, exc.param or "prompt"))
+        return _json(400, error_body("upstream_rejected", exc.message, exc.param))
+    if isinstance(exc, UpstreamAuthError):
+        message = "The video service rejected this server's API key: check the key in the settings."
+        return _json(502, error_body("upstream_auth_failed", message))
+    if isinstance(exc, UpstreamPaymentRequired):
+        message = (
+            "The video service account has no credit left for this video. Add credit there "
+            "(for OpenRouter: openrouter.ai/credits), then try again."
+        )
+        return _json(402, error_body("upstream_out_of_credits", message))
+    return _json(502, error_body("upstream_error", f"The video service failed: {exc.message}"))
+
+
+def error_response(exc: AppError | UpstreamError) -> Response:
+    return upstream_failure(exc) if isinstance(exc, UpstreamError) else refusal(exc)
+
+
+def _answering_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def answered(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except (AppError, UpstreamError) as exc:
+            return error_response(exc)
+
+    return answered
+
+
+class Blueprint(chalice.Blueprint):
+    """A Chalice Blueprint whose routes answer refusals and upstream failures in the
+    contract's shape (see the module docstring)."""
+
+    def route(self, path: str, **kwargs: Any) -> Callable[..., Any]:
+        register = super().route(path, **kwargs)
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            register(_answering_errors(view))
+            return view
+
+        return decorator
 
 
 def _contract_shape(response: Response) -> Response:
@@ -49,9 +160,7 @@ def _check_body_size(request: Any) -> None:
     declared = (request.headers or {}).get("content-length", "")
     size = int(declared) if declared.isdigit() else len(request.raw_body or b"")
     if size > limit:
-        raise ApiError(
-            413, "payload_too_large", f"The request body is larger than {limit // 1024} KiB."
-        )
+        raise PayloadTooLarge(f"The request body is larger than {limit // 1024} KiB.")
 
 
 def install(app: Chalice) -> None:
@@ -63,13 +172,10 @@ def install(app: Chalice) -> None:
     def contract_errors_and_headers(event: Any, get_response: Any) -> Response:
         try:
             _check_body_size(event)
+        except AppError as exc:
+            response = refusal(exc)
+        else:
             response = get_response(event)
-        except ApiError as exc:
-            response = Response(
-                body=exc.body(),
-                status_code=exc.status,
-                headers={"Content-Type": "application/json", **exc.headers},
-            )
         response = _contract_shape(response)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)

@@ -22,7 +22,7 @@ from chalice.app import Request
 
 from chalicelib import clock, runtime
 from chalicelib.config import Settings, get_settings
-from chalicelib.errors import ApiError
+from chalicelib.errors import Unauthorized
 from chalicelib.secrets import resolve
 
 LOCAL_OWNER = "local"
@@ -32,10 +32,8 @@ _jwks_cache: dict[str, Any] = {}
 
 def unauthorized(
     message: str = "Sign in to continue: a valid access token is required.",
-) -> ApiError:
-    return ApiError(
-        401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="sora-studio"'}
-    )
+) -> Unauthorized:
+    return Unauthorized(message)
 
 
 def token_hash(token: str) -> str:
@@ -113,7 +111,7 @@ def _cognito_owner(token: str) -> str:
             options={"verify_aud": False, "require": ["exp", "iss", "sub", "token_use"]},
             leeway=30,
         )
-    except ApiError:
+    except Unauthorized:
         raise
     except jwt.ExpiredSignatureError:
         raise unauthorized("Your session has expired; sign in again.") from None

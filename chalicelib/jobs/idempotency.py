@@ -13,7 +13,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib.errors import ApiError, bad_request
+from chalicelib.errors import Conflict, bad_request
 from chalicelib.models import IdempotencyRecord, is_conditional_failure
 
 KEY_MAX_LENGTH = 255
@@ -58,18 +58,16 @@ def claim(owner: str, key: str, fingerprint: str, job_id: str) -> str | None:
             raise
     existing = IdempotencyRecord.get(record_id(owner, key), consistent_read=True)
     if existing.body_hash != fingerprint:
-        raise ApiError(
-            409,
-            "idempotency_key_reused",
+        raise Conflict(
             "This Idempotency-Key was already used with a different request body.",
+            code="idempotency_key_reused",
             field="Idempotency-Key",
         )
     if existing.state != "done":
-        raise ApiError(
-            409,
-            "idempotency_in_progress",
+        raise Conflict(
             "A request with this Idempotency-Key is still being processed.",
-            headers={"Retry-After": "2"},
+            code="idempotency_in_progress",
+            retry_after=2,
         )
     return existing.job_id
 

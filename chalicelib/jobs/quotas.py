@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, runtime
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
+from chalicelib.errors import LimitReached
 from chalicelib.models import QuotaCounter
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class Reservation:
 
 
 def reserve(owner: str, cost_usd: float) -> Reservation:
-    """Take one pending slot (user and global) and the job's estimated cost, or raise 429."""
+    """Take one pending slot (user and global) and the job's estimated cost, or raise
+    LimitReached."""
     settings = get_settings()
     cents = _cents(cost_usd)
     budget = _cents(settings.user_daily_budget_usd)
@@ -94,19 +95,17 @@ def reserve(owner: str, cost_usd: float) -> Reservation:
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
         if len(reasons) == 3 and "ConditionalCheckFailed" in reasons:
             if reasons[0] == "ConditionalCheckFailed":
-                raise ApiError(
-                    429,
-                    "too_many_pending",
+                raise LimitReached(
                     f"You already have {_videos(settings.user_max_pending_jobs)} in progress; "
                     "wait for one to finish.",
-                    headers={"Retry-After": "30"},
+                    code="too_many_pending",
+                    retry_after=30,
                 ) from None
             if reasons[1] == "ConditionalCheckFailed":
-                raise ApiError(
-                    429,
-                    "server_busy",
+                raise LimitReached(
                     "The studio is rendering as many videos as it allows.",
-                    headers={"Retry-After": "30"},
+                    code="server_busy",
+                    retry_after=30,
                 ) from None
             raise _over_budget(settings.user_daily_budget_usd, cents) from None
         raise
@@ -117,13 +116,12 @@ def _videos(count: int) -> str:
     return "1 video" if count == 1 else f"{count} videos"
 
 
-def _over_budget(budget_usd: float, cents: int) -> ApiError:
-    return ApiError(
-        429,
-        "daily_budget_exceeded",
+def _over_budget(budget_usd: float, cents: int) -> LimitReached:
+    return LimitReached(
         f"This video would take you past today's budget of ${budget_usd:.2f}; "
         "the budget resets at midnight UTC.",
-        headers={"Retry-After": str(_seconds_to_midnight())},
+        code="daily_budget_exceeded",
+        retry_after=_seconds_to_midnight(),
     )
 
 

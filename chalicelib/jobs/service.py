@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,7 @@ from chalicelib.catalog.source import get_catalog
 from chalicelib.catalog.source import status as catalog_status
 from chalicelib.catalog.spec import Catalog
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError, bad_request, conflict, not_found
+from chalicelib.errors import Unavailable, bad_request, conflict, not_found
 from chalicelib.jobs import idempotency, lifecycle, quotas
 from chalicelib.jobs import store as job_store
 from chalicelib.jobs.validation import parse_create, parse_json_object, parse_remix
@@ -22,13 +21,8 @@ from chalicelib.models import STATUSES, JobModel
 from chalicelib.upstreams.base import (
     CreateRequest,
     ReferenceImage,
-    UpstreamAuthError,
-    UpstreamBadRequest,
     UpstreamError,
-    UpstreamNotConfigured,
     UpstreamNotFound,
-    UpstreamPaymentRequired,
-    UpstreamRateLimited,
     UpstreamVideo,
 )
 from chalicelib.upstreams.registry import provider_for, provider_named
@@ -46,51 +40,7 @@ class Created:
     replayed: bool = False
 
 
-def upstream_failure(exc: UpstreamError) -> ApiError:
-    """Map an upstream failure on create/remix to the API's answer."""
-    if isinstance(exc, UpstreamNotConfigured):
-        return ApiError(503, "upstream_not_configured", exc.message)
-    if isinstance(exc, UpstreamRateLimited):
-        wait = max(1, math.ceil(exc.retry_after or 5))
-        return ApiError(
-            429,
-            "rate_limited",
-            f"The video service is busy. Try again in {wait} s.",
-            headers={"Retry-After": str(wait)},
-        )
-    if isinstance(exc, UpstreamBadRequest):
-        if exc.code == "moderation_blocked":
-            return ApiError(
-                400,
-                "moderation_blocked",
-                "The video service refused this prompt or image under its content policy.",
-                field=exc.param or "prompt",
-            )
-        return ApiError(400, "upstream_rejected", exc.message, field=exc.param)
-    if isinstance(exc, UpstreamAuthError):
-        return ApiError(
-            502,
-            "upstream_auth_failed",
-            "The video service rejected this server's API key: check the key in the settings.",
-        )
-    if isinstance(exc, UpstreamPaymentRequired):
-        return ApiError(
-            402,
-            "upstream_out_of_credits",
-            "The video service account has no credit left for this video. Add credit there "
-            "(for OpenRouter: openrouter.ai/credits), then try again.",
-        )
-    if isinstance(exc, UpstreamNotFound):
-        return ApiError(
-            400,
-            "model_unavailable",
-            "The video service no longer offers this model. Pick another one.",
-            field="model",
-        )
-    return ApiError(502, "upstream_error", f"The video service failed: {exc.message}")
-
-
-def no_models(catalog: Catalog) -> ApiError:
+def no_models(catalog: Catalog) -> Unavailable:
     state = catalog_status(get_settings(), catalog)
     if state["error"]:
         message = (
@@ -100,9 +50,7 @@ def no_models(catalog: Catalog) -> ApiError:
         message = "The model list is still being fetched from the video service."
     else:
         message = "No video service is configured on this server."
-    return ApiError(
-        503, "no_models", f"{message} Try again in a minute.", headers={"Retry-After": "60"}
-    )
+    return Unavailable(f"{message} Try again in a minute.", code="no_models", retry_after=60)
 
 
 def _submit(
@@ -151,7 +99,12 @@ def _submit(
             idempotency.release(owner, idempotency_key)
         if isinstance(exc, UpstreamError):
             log.warning("create for job %s refused upstream: %s", job.id, exc)
-            raise upstream_failure(exc) from exc
+        if isinstance(exc, UpstreamNotFound):
+            raise bad_request(
+                "model",
+                "The video service no longer offers this model. Pick another one.",
+                "model_unavailable",
+            ) from exc
         raise
     job_store.accept_upstream(job, video.id, video.status, int(video.progress or 0))
     if idempotency_key:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from chalicelib import clock
-from chalicelib.errors import ApiError, bad_request, not_found
+from chalicelib.errors import Conflict, Gone, RangeNotSatisfiable, bad_request, not_found
 from chalicelib.jobs import store as job_store
 from chalicelib.media import store as media_store
 from chalicelib.models import JobModel
@@ -63,7 +63,7 @@ def media(
         extension = media_store.VARIANT_FILES[variant][0].rsplit(".", 1)[-1]
         name = media_store.download_filename(job.prompt, extension) if download else None
         return _redirect(media_store.media_key(job.id, variant), name)
-    expired = ApiError(410, "expired", "This video expired before it could be saved.")
+    expired = Gone("This video expired before it could be saved.")
     if job.status == "failed":
         if job.error_code == "expired":
             raise expired
@@ -72,7 +72,7 @@ def media(
         if job.upstream_expires_at is not None and clock.now() >= job.upstream_expires_at:
             raise expired  # the refresher has not marked it yet; upstream would answer 404
         return _proxy(job, variant, byte_range, download)
-    raise ApiError(409, "not_ready", "The video is not ready yet.", headers={"Retry-After": "5"})
+    raise Conflict("The video is not ready yet.", code="not_ready", retry_after=5)
 
 
 def _parse_range(header: str | None) -> tuple[int | None, int | None] | None:
@@ -80,11 +80,11 @@ def _parse_range(header: str | None) -> tuple[int | None, int | None] | None:
         return None
     match = RANGE.match(header.strip())
     if not match or (match.group(1) == "" and match.group(2) == ""):
-        raise ApiError(416, "range_not_satisfiable", "The Range header is not understood.")
+        raise RangeNotSatisfiable("The Range header is not understood.")
     start = int(match.group(1)) if match.group(1) else None
     end = int(match.group(2)) if match.group(2) else None
     if start is not None and end is not None and end < start:
-        raise ApiError(416, "range_not_satisfiable", "The Range header is not satisfiable.")
+        raise RangeNotSatisfiable("The Range header is not satisfiable.")
     return start, end
 
 
@@ -113,7 +113,7 @@ def _proxy(job: JobModel, variant: str, header: str | None, download: bool) -> M
     except UpstreamError as exc:
         if exc.status == 416:
             raise _unsatisfiable(job, variant) from exc
-        raise ApiError(502, "upstream_error", f"The video service failed: {exc.message}") from exc
+        raise  # answered by http.py like any upstream failure (a 429 stays a 429)
     try:
         if stream.status_code == 206:
             total = _total_from(stream.content_range)
@@ -133,11 +133,10 @@ def _proxy(job: JobModel, variant: str, header: str | None, download: bool) -> M
         stream.close()
     if download and parsed is None and total is not None and len(body) < total:
         # A download must be the whole file; a proxied answer is capped, the archive is not.
-        raise ApiError(
-            409,
-            "not_ready",
+        raise Conflict(
             "The video is still being saved; download it again in a few seconds.",
-            headers={"Retry-After": "5"},
+            code="not_ready",
+            retry_after=5,
         )
     headers = {
         "Content-Type": content_type,
@@ -156,18 +155,15 @@ def _proxy(job: JobModel, variant: str, header: str | None, download: bool) -> M
     return MediaAnswer(206, headers, body)
 
 
-def _unsatisfiable(job: JobModel, variant: str) -> ApiError:
-    headers = None
+def _unsatisfiable(job: JobModel, variant: str) -> RangeNotSatisfiable:
+    total = None
     try:
         probe = provider_named(job.provider).download(job.upstream_id, variant, "bytes=0-0")
         total = _total_from(probe.content_range) or probe.content_length
         probe.close()
-        headers = {"Content-Range": f"bytes */{total}"} if total is not None else None
     except UpstreamError:
         pass
-    return ApiError(
-        416, "range_not_satisfiable", "The requested range is outside the file.", headers=headers
-    )
+    return RangeNotSatisfiable("The requested range is outside the file.", total=total)
 
 
 def _resolve_start(parsed: tuple[int | None, int | None] | None, total: int | None) -> int:

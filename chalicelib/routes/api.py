@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from chalicelib.auth.access import current_owner
 from chalicelib.catalog.source import get_catalog
 from chalicelib.catalog.source import status as catalog_status
 from chalicelib.config import get_settings
+from chalicelib.http import Blueprint
 from chalicelib.jobs import quotas
 from chalicelib.jobs import service as jobs_service
 from chalicelib.jobs.validation import PROMPT_MAX_CHARS, REFERENCE_MAX_BYTES

@@ -3,8 +3,7 @@ signatures before anything else."""
 
 from __future__ import annotations
 
-from chalice import Blueprint
-
+from chalicelib.http import Blueprint
 from chalicelib.webhooks import service as webhook_service
 
 webhooks = Blueprint(__name__)

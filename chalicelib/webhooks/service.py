@@ -14,7 +14,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib import clock
 from chalicelib.config import Settings, get_settings
-from chalicelib.errors import ApiError
+from chalicelib.errors import InvalidRequest, bad_request
 from chalicelib.jobs import lifecycle
 from chalicelib.jobs import store as job_store
 from chalicelib.models import WebhookDelivery, is_conditional_failure
@@ -35,8 +35,8 @@ def openrouter_webhook_secret(settings: Settings) -> str:
     return resolve(settings.openrouter_webhook_secret, settings.openrouter_webhook_secret_param)
 
 
-def _bad(message: str) -> ApiError:
-    return ApiError(400, "invalid_webhook", message)
+def _bad(message: str) -> InvalidRequest:
+    return bad_request(None, message, "invalid_webhook")
 
 
 @dataclass(frozen=True)

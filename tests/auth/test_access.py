@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from chalicelib import runtime
 from chalicelib.auth.access import token_hash
 from chalicelib.config import PUBLIC_OVERRIDE, SettingsError, load_settings
-from chalicelib.errors import ApiError
+from chalicelib.errors import LimitReached
+from chalicelib.http import refusal
 from chalicelib.jobs import refresher
 from chalicelib.jobs import service as jobs_service
 from tests.backend.helpers import body, post_json, wait_until
@@ -200,8 +201,8 @@ def test_twenty_concurrent_submissions_against_a_limit_of_five_admit_five(
         try:
             jobs_service.create("alice", json.dumps({"prompt": f"burst {n}"}).encode(), None)
             outcomes.append(201)
-        except ApiError as exc:
-            outcomes.append((exc.status, exc.code))
+        except LimitReached as exc:
+            outcomes.append((refusal(exc).status_code, exc.code))
 
     threads = [threading.Thread(target=submit, args=(n,)) for n in range(20)]
     for t in threads:
@@ -237,9 +238,9 @@ def test_global_cap(aws, monkeypatch):
     runtime.init()
     jobs_service.create("alice", b'{"prompt": "one"}', None)
     jobs_service.create("bob", b'{"prompt": "two"}', None)
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(LimitReached) as info:
         jobs_service.create("carol", b'{"prompt": "three"}', None)
-    assert (info.value.status, info.value.code) == (429, "server_busy")
+    assert (refusal(info.value).status_code, info.value.code) == (429, "server_busy")
 
 
 def test_body_size_limit(client, monkeypatch):
