@@ -118,6 +118,24 @@ class UpstreamNotConfigured(UpstreamError):
     unknown provider."""
 
 
+def error_class(status: int) -> type[UpstreamError]:
+    """The error type an upstream HTTP status means; a protocol refines it where its service
+    says more (a Gemini `API_KEY_INVALID`, OpenRouter's 403 for moderation)."""
+    if status in (400, 422):
+        return UpstreamBadRequest
+    if status in (401, 403):
+        return UpstreamAuthError
+    if status == 402:
+        return UpstreamPaymentRequired
+    if status == 404:
+        return UpstreamNotFound
+    if status == 429:
+        return UpstreamRateLimited
+    if status >= 500 or status == 408:
+        return UpstreamUnavailable
+    return UpstreamError
+
+
 class VideoProvider(Protocol):
     name: str
 

@@ -30,24 +30,25 @@ import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from chalicelib.upstreams.base import (
     VARIANTS,
     CreateRequest,
-    UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamError,
     UpstreamNotFound,
-    UpstreamPaymentRequired,
-    UpstreamRateLimited,
     UpstreamUnavailable,
     UpstreamVideo,
+    error_class,
 )
-from chalicelib.upstreams.retry import RetryPolicy
-from chalicelib.upstreams.videos_api import HttpContentStream, parse_retry_after
+from chalicelib.upstreams.retry import (
+    BearerKeyClient,
+    HttpContentStream,
+    RetryPolicy,
+    parse_retry_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +82,12 @@ def error_from_response(response: requests.Response) -> UpstreamError:
         retry_after = float(hinted) if isinstance(hinted, int | float) else None
     kind: type[UpstreamError]
     code: str | None = None
-    if status in (400, 413, 422):
-        kind = UpstreamBadRequest
-    elif status == 401:
-        kind = UpstreamAuthError
-    elif status == 402:
-        kind = UpstreamPaymentRequired
-    elif status == 403:
+    if status == 403:  # OpenRouter's answer to a prompt its moderation refuses
         kind, code = UpstreamBadRequest, "moderation_blocked"
-    elif status == 404:
-        kind = UpstreamNotFound
-    elif status == 429:
-        kind = UpstreamRateLimited
-    elif status >= 500 or status == 408:
-        kind = UpstreamUnavailable
+    elif status == 413:
+        kind = UpstreamBadRequest
     else:
-        kind = UpstreamError
+        kind = error_class(status)
     return kind(
         message,
         status=status,
@@ -136,8 +127,11 @@ def _data_url(data: bytes, content_type: str) -> str:
     return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
 
 
-class OpenRouterClient:
+class OpenRouterClient(BearerKeyClient):
     name = "openrouter"
+    label = "openrouter"
+    unreachable = "could not reach OpenRouter"
+    error_from_response = staticmethod(error_from_response)
 
     def __init__(
         self,
@@ -150,16 +144,9 @@ class OpenRouterClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._origin = urlsplit(self.base_url)[:2]
-        self._api_key = api_key
+        retry = RetryPolicy(max_retries, 0.5, 8.0, sleep)
+        super().__init__(base_url, api_key, timeout=timeout, retry=retry, session=session)
         self.callback_url = callback_url
-        self.timeout = timeout
-        self.retry = RetryPolicy(max_retries, 0.5, 8.0, sleep)
-        self._session = session or requests.Session()
-
-    def __repr__(self) -> str:
-        return f"OpenRouterClient(base_url={self.base_url!r})"
 
     # -- the provider interface -------------------------------------------------------------
 
@@ -240,31 +227,6 @@ class OpenRouterClient:
                 status=response.status_code,
             ) from None
         return video
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        billed: bool = False,
-        headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        url = f"{self.base_url}{path}"
-        all_headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
-        # requests drops Authorization when a redirect leaves this host, so the key is sent
-        # to OpenRouter only, even when the content answer points at a file store.
-        response = self.retry.send(
-            lambda: self._session.request(
-                method, url, headers=all_headers, timeout=self.timeout, **kwargs
-            ),
-            billed=billed,
-            label=f"openrouter {method} {path}",
-            to_error=error_from_response,
-            unreachable="could not reach OpenRouter",
-        )
-        log.debug("openrouter %s %s -> %d", method, path, response.status_code)
-        return response
 
 
 # -- the model listing as catalog entries ---------------------------------------------------

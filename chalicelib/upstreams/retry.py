@@ -1,4 +1,5 @@
-"""The retry loop every upstream client shares.
+"""The HTTP plumbing every upstream client shares: the retry loop, `retry-after` parsing, a
+streamed content answer, and the transport of the bearer-key protocols.
 
 Reads and deletes are retried on connection errors, 408, 429 and 5xx with exponential
 backoff (jittered) that honours the server's `retry-after`. A billed call (create, remix) is
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,21 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 30.0
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait from `retry-after-ms` (preferred) or `retry-after` (seconds)."""
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = headers.get(name) if headers is not None else None
+        if raw is None:
+            continue
+        try:
+            value = float(raw) / scale
+        except (TypeError, ValueError):
+            continue
+        if value >= 0:
+            return value
+    return None
 
 
 def never_sent(exc: requests.RequestException) -> bool:
@@ -87,3 +103,79 @@ class RetryPolicy:
                 attempt += 1
                 continue
             raise error
+
+
+class HttpContentStream:
+    """A streamed content answer (`ContentStream`); close it when done."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+        self.status_code = response.status_code
+        self.content_type = response.headers.get("content-type", "application/octet-stream")
+        length = response.headers.get("content-length")
+        self.content_length = int(length) if length and length.isdigit() else None
+        self.content_range = response.headers.get("content-range")
+
+    def iter_chunks(self, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+        try:
+            yield from self._response.iter_content(chunk_size=chunk_size)
+        except requests.RequestException as exc:
+            raise UpstreamUnavailable(f"content download broke off: {type(exc).__name__}") from exc
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class BearerKeyClient:
+    """The transport of the protocols whose key travels as `Authorization: Bearer` (the
+    `/v1/videos` protocol, OpenRouter): paths under `base_url`, the key in that header only
+    (requests drops it when a redirect leaves the host) and never logged, the retry policy,
+    and the protocol's own `error_from_response`."""
+
+    label = "upstream"  # how log lines name the service
+    unreachable = "could not reach the video API"
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float,
+        retry: RetryPolicy,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout = timeout
+        self.retry = retry
+        self._session = session or requests.Session()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @staticmethod
+    def error_from_response(response: requests.Response) -> UpstreamError:
+        raise NotImplementedError
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        billed: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        all_headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
+        response = self.retry.send(
+            lambda: self._session.request(
+                method, url, headers=all_headers, timeout=self.timeout, **kwargs
+            ),
+            billed=billed,
+            label=f"{self.label} {method} {path}",
+            to_error=self.error_from_response,
+            unreachable=self.unreachable,
+        )
+        log.debug("%s %s %s -> %d", self.label, method, path, response.status_code)
+        return response

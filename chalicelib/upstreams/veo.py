@@ -44,12 +44,11 @@ from chalicelib.upstreams.base import (
     UpstreamBadRequest,
     UpstreamError,
     UpstreamNotFound,
-    UpstreamRateLimited,
     UpstreamUnavailable,
     UpstreamVideo,
+    error_class,
 )
-from chalicelib.upstreams.retry import RetryPolicy
-from chalicelib.upstreams.videos_api import HttpContentStream, parse_retry_after
+from chalicelib.upstreams.retry import HttpContentStream, RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -144,19 +143,8 @@ def error_from_response(response: requests.Response) -> UpstreamError:
         for detail in (err or {}).get("details") or []
         if isinstance(detail, dict)
     }
-    kind: type[UpstreamError]
-    if status in (401, 403) or "API_KEY_INVALID" in reasons:
-        kind = UpstreamAuthError
-    elif status in (400, 422):
-        kind = UpstreamBadRequest
-    elif status == 404:
-        kind = UpstreamNotFound
-    elif status == 429:
-        kind = UpstreamRateLimited
-    elif status >= 500 or status == 408:
-        kind = UpstreamUnavailable
-    else:
-        kind = UpstreamError
+    # Google answers 400 for a wrong key, and says so in the details.
+    kind = UpstreamAuthError if "API_KEY_INVALID" in reasons else error_class(status)
     retry_after = parse_retry_after(response.headers)
     if retry_after is None:
         retry_after = _retry_delay(body)

@@ -26,7 +26,7 @@ import base64
 import binascii
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -35,32 +35,20 @@ import requests
 from chalicelib.upstreams.base import (
     VARIANTS,
     CreateRequest,
-    UpstreamAuthError,
-    UpstreamBadRequest,
     UpstreamError,
     UpstreamNotFound,
-    UpstreamRateLimited,
     UpstreamUnavailable,
     UpstreamVideo,
+    error_class,
 )
-from chalicelib.upstreams.retry import RetryPolicy
+from chalicelib.upstreams.retry import (
+    BearerKeyClient,
+    HttpContentStream,
+    RetryPolicy,
+    parse_retry_after,
+)
 
 log = logging.getLogger(__name__)
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from `retry-after-ms` (preferred) or `retry-after` (seconds)."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name) if headers is not None else None
-        if raw is None:
-            continue
-        try:
-            value = float(raw) / scale
-        except (TypeError, ValueError):
-            continue
-        if value >= 0:
-            return value
-    return None
 
 
 def error_from_response(response: requests.Response) -> UpstreamError:
@@ -76,20 +64,7 @@ def error_from_response(response: requests.Response) -> UpstreamError:
         code = err.get("code") or err.get("type")
         param = err.get("param")
     status = response.status_code
-    kind: type[UpstreamError]
-    if status in (400, 422):
-        kind = UpstreamBadRequest
-    elif status in (401, 403):
-        kind = UpstreamAuthError
-    elif status == 404:
-        kind = UpstreamNotFound
-    elif status == 429:
-        kind = UpstreamRateLimited
-    elif status >= 500 or status == 408:
-        kind = UpstreamUnavailable
-    else:
-        kind = UpstreamError
-    return kind(
+    return error_class(status)(
         message,
         status=status,
         code=str(code) if code else None,
@@ -142,29 +117,9 @@ def video_from_json(body: dict[str, Any], request_id: str | None = None) -> Upst
     )
 
 
-class HttpContentStream:
-    """A streamed `GET .../content` response; close it when done."""
-
-    def __init__(self, response: requests.Response) -> None:
-        self._response = response
-        self.status_code = response.status_code
-        self.content_type = response.headers.get("content-type", "application/octet-stream")
-        length = response.headers.get("content-length")
-        self.content_length = int(length) if length and length.isdigit() else None
-        self.content_range = response.headers.get("content-range")
-
-    def iter_chunks(self, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
-        try:
-            yield from self._response.iter_content(chunk_size=chunk_size)
-        except requests.RequestException as exc:
-            raise UpstreamUnavailable(f"content download broke off: {type(exc).__name__}") from exc
-
-    def close(self) -> None:
-        self._response.close()
-
-
-class VideosApiClient:
+class VideosApiClient(BearerKeyClient):
     name = "openai"
+    error_from_response = staticmethod(error_from_response)
 
     def __init__(
         self,
@@ -178,14 +133,8 @@ class VideosApiClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self.timeout = timeout
-        self.retry = RetryPolicy(max_retries, backoff_base, backoff_cap, sleep)
-        self._session = session or requests.Session()
-
-    def __repr__(self) -> str:
-        return f"VideosApiClient(base_url={self.base_url!r})"
+        retry = RetryPolicy(max_retries, backoff_base, backoff_cap, sleep)
+        super().__init__(base_url, api_key, timeout=timeout, retry=retry, session=session)
 
     # -- the provider interface -------------------------------------------------------------
 
@@ -258,26 +207,3 @@ class VideosApiClient:
                 request_id=response.headers.get("x-request-id"),
             ) from None
         return video_from_json(body, response.headers.get("x-request-id"))
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        billed: bool = False,
-        headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        url = f"{self.base_url}{path}"
-        all_headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
-        response = self.retry.send(
-            lambda: self._session.request(
-                method, url, headers=all_headers, timeout=self.timeout, **kwargs
-            ),
-            billed=billed,
-            label=f"upstream {method} {path}",
-            to_error=error_from_response,
-            unreachable="could not reach the video API",
-        )
-        log.debug("upstream %s %s -> %d", method, path, response.status_code)
-        return response
