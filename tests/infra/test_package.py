@@ -217,3 +217,23 @@ def test_resolve_condition_keeps_other_conditions() -> None:
     assert on["Resources"]["Only"] == {"Type": "T"}
     assert on["Resources"]["Both"]["Properties"]["L"] == [1, 2]
     assert on["Outputs"] == {"O": {"Value": "v"}}
+
+
+DEV_ONLY = ("devtools", "devserver", "simulator", "tests", "bench", "moto", "pytest")
+
+
+def test_the_lambda_bundle_imports_no_dev_only_code() -> None:
+    """Chalice bundles app.py and chalicelib/ only: what they import must not live elsewhere
+    in the repository (the tokens CLI and create_table are in devtools/)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    for path in [root / "app.py", *sorted((root / "chalicelib").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in DEV_ONLY, f"{path.relative_to(root)}: {name}"
