@@ -1,76 +1,93 @@
-"""Shared fixtures: moto-backed AWS, the real simulator over HTTP, and the Chalice test client."""
+"""Fixtures for every backend test: the simulator over HTTP, the app's environment, moto-backed
+AWS (made once per session, emptied per test) and the Chalice test client.
+
+Tests marked `movable_clock` get a simulator and a backend that share `tests.support.clock.CLOCK`:
+they jump time (render, lease, expiry, timeout) instead of sleeping. The others get a fast
+real-time simulator.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from simulator import SimulatorServer
-
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "JOBS_TABLE": "test-jobs",
-    "MEDIA_BUCKET": "test-media",
-    "POLL_INTERVAL_SECONDS": "1",
-    "USER_MAX_PENDING_JOBS": "1000",
-    "GLOBAL_MAX_PENDING_JOBS": "10000",
-    "USER_DAILY_BUDGET_USD": "100000",
-}
+from tests.support import env as test_env
+from tests.support.aws import MotoAws, serialised_dynamodb, shared_botocore_loader
+from tests.support.clock import CLOCK, CLOCKED_SIM_SPEED, SIM_EXPIRY_SECONDS
+from tests.support.faults import FaultSession, UploadCounter, faulty_client
 
 
 @pytest.fixture(scope="session")
-def simulator() -> Iterator[SimulatorServer]:
-    sim = SimulatorServer(speed=400.0).start()
+def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One media cache for every simulator of the session: identical requests render once."""
+    return tmp_path_factory.mktemp("simulator-cache")
+
+
+@pytest.fixture(scope="session")
+def realtime_simulator(render_cache: Path) -> Iterator[SimulatorServer]:
+    sim = SimulatorServer(speed=400.0, cache_dir=render_cache).start()
     yield sim
     sim.stop()
 
 
+@pytest.fixture(scope="session")
+def clocked_simulator(render_cache: Path) -> Iterator[SimulatorServer]:
+    """Slow in *clock* time and on the movable clock: nothing finishes until a test moves it."""
+    sim = SimulatorServer(
+        speed=CLOCKED_SIM_SPEED,
+        expiry_seconds=SIM_EXPIRY_SECONDS,
+        clock=CLOCK.now,
+        cache_dir=render_cache,
+    ).start()
+    yield sim
+    sim.stop()
+
+
+def _clocked(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("movable_clock") is not None
+
+
+@pytest.fixture
+def simulator(request: pytest.FixtureRequest) -> SimulatorServer:
+    """The simulator the app talks to in this test (clocked under `movable_clock`)."""
+    name = "clocked_simulator" if _clocked(request) else "realtime_simulator"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(autouse=True)
+def _movable_clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if _clocked(request):
+        from chalicelib import clock
+
+        monkeypatch.setattr(clock, "now", CLOCK.now)
+
+
 @pytest.fixture
 def app_env(monkeypatch: pytest.MonkeyPatch, simulator: SimulatorServer) -> dict[str, str]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "OPENAI_API_KEY", "MODEL_CATALOG_JSON"):
+    for name in test_env.UNSET:
         monkeypatch.delenv(name, raising=False)
-    env = {
-        **AWS_ENV,
-        "VIDEOS_API_BASE_URL": simulator.url,
-        "VIDEOS_API_KEY": "sk-test-simulator-key-0123456789abcdef",
-        "VIDEOS_UPSTREAM": "simulator",
-        "VIDEOS_WEBHOOK_SECRET": "whsec_" + "c2VjcmV0LWZvci10ZXN0cy0xMjM0NTY3ODkw",
-    }
+    env = test_env.app_env(simulator.url)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
 
 
-@pytest.fixture
-def aws(app_env: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """moto's DynamoDB and S3 with the jobs table and media bucket created."""
-    from chalicelib import runtime
-    from chalicelib.config import get_settings
-    from devtools.tables import create_table
+@pytest.fixture(scope="session")
+def moto_aws() -> MotoAws:
+    return MotoAws()
 
-    with mock_aws():
-        runtime.init()
-        settings = get_settings()
-        create_table(settings)
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=settings.media_bucket)
-        yield {
-            "s3": s3,
-            "dynamodb": boto3.client("dynamodb", region_name="us-east-1"),
-            "settings": settings,
-        }
-    runtime.init()
+
+@pytest.fixture
+def aws(app_env: dict[str, str], moto_aws: MotoAws) -> Iterator[dict[str, Any]]:
+    """moto's DynamoDB and S3 with the jobs table and media bucket, empty:
+    {"s3", "dynamodb", "settings"}."""
+    with moto_aws.session() as resources:
+        yield resources
 
 
 @pytest.fixture
@@ -84,38 +101,36 @@ def client(aws: dict[str, Any]) -> Iterator[Any]:
         yield test_client
 
 
-def table_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every stored item except spend-guard counters (checked through /api/usage instead)."""
-    items = aws["dynamodb"].scan(TableName=aws["settings"].jobs_table)["Items"]
-    return [item for item in items if not item["id"]["S"].startswith("quota#")]
+@pytest.fixture
+def uploads(monkeypatch: pytest.MonkeyPatch) -> UploadCounter:
+    from chalicelib.media import store as media_store
+
+    counter = UploadCounter()
+    monkeypatch.setattr(media_store, "upload_stream", counter.wrap(media_store.upload_stream))
+    return counter
 
 
-_DYNAMODB_LOCK = threading.RLock()
-_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+@pytest.fixture
+def secret(app_env: dict[str, str]) -> str:
+    return app_env["VIDEOS_WEBHOOK_SECRET"]
+
+
+@pytest.fixture
+def faults(aws: dict[str, Any], simulator: SimulatorServer) -> Iterator[FaultSession]:
+    """Install a real VideosApiClient (one retry, no backoff sleeps) whose HTTP session
+    injects the faults a test plans; everything else reaches the simulator."""
+    from chalicelib.upstreams import registry
+
+    session = FaultSession()
+    registry.set_provider("openai", faulty_client(simulator.url, session))
+    yield session
+    session.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _atomic_moto_writes() -> Iterator[None]:
-    """Real DynamoDB checks a condition and writes an item atomically; moto's in-process
-    backend does not when called from several threads. Serialising its writes restores the
-    guarantee the race tests rely on (and that production gets from DynamoDB)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    originals = {name: getattr(DynamoDBBackend, name) for name in _WRITES}
-
-    def locked(method: Any) -> Any:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _DYNAMODB_LOCK:
-                return method(*args, **kwargs)
-
-        return wrapper
-
-    for name, method in originals.items():
-        setattr(DynamoDBBackend, name, locked(method))
-    yield
-    for name, method in originals.items():
-        setattr(DynamoDBBackend, name, method)
+def _aws_test_doubles() -> Iterator[None]:
+    with serialised_dynamodb(), shared_botocore_loader():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import moto_cognito
 import pytest
-from infra_testing import (
+from moto.server import ThreadedMotoServer
+
+from infra.deploy import Deployer
+from tests.support import moto_cognito
+from tests.support.infra import (
     CREDENTIALS,
     REGION,
     REPO,
@@ -18,9 +22,6 @@ from infra_testing import (
     create_distribution,
     moto_template,
 )
-from moto.server import ThreadedMotoServer
-
-from infra.deploy import Deployer
 
 # moto's CloudFormation lacks the Cognito types: give the (in-process) server handlers.
 moto_cognito.install()
@@ -45,19 +46,22 @@ def moto_endpoint() -> Iterator[str]:
     server.stop()
 
 
+def _reset_moto(endpoint: str) -> None:
+    """Empty every moto backend (the server shares them with in-process moto)."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=30).read()
+
+
 @pytest.fixture
 def aws_client(moto_endpoint: str) -> Iterator[Callable[[str], Any]]:
-    """boto3 clients on the moto server (reset after each test)."""
+    """boto3 clients on the moto server, empty when the test starts (and after it)."""
 
     def make(service: str) -> Any:
         return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION, **CREDENTIALS)
 
+    _reset_moto(moto_endpoint)
     yield make
-    import urllib.request
-
-    urllib.request.urlopen(
-        urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    ).read()
+    _reset_moto(moto_endpoint)
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from infra.deploy import Deployer
 from infra.iam import CallRecorder, missing, wildcard_problems
 from infra.names import EXAMPLE_ACCOUNT
 
+pytestmark = pytest.mark.e2e
+
 EMAIL = "alice@example.com"
 PASSWORD = "Correct-horse-battery-9"
 

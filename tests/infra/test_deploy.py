@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_testing import REGION, REPO, app_calls
 
 from infra import frontend
 from infra.deploy import Deployer, DeployError, main, requested_auth_mode
 from infra.iam import CallRecorder, missing
 from infra.names import StageResources
 from infra.policy import build_policy
+from tests.support.infra import REGION, REPO, app_calls
+
+pytestmark = pytest.mark.e2e
 
 ACCOUNT = "123456789012"  # moto's
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from infra_testing import KEY, REPO, app_calls
 from moto import mock_aws
 
 from infra.iam import (
@@ -22,6 +21,7 @@ from infra.iam import (
 )
 from infra.names import SECRETS, STAGES, StageResources
 from infra.policy import build_policy
+from tests.support.infra import KEY, REPO, app_calls
 
 ACCOUNT = "123456789012"
 RES = StageResources.for_stage("dev", "eu-west-1", ACCOUNT)

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import base64
 import json
-import struct
 import time
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from infra_testing import REGION
 from moto import mock_aws
 
 from devtools.tokens import mint
 from infra.iam import Call, CallRecorder, missing, required_permissions, wildcard_problems
 from infra.names import EXAMPLE_ACCOUNT, StageResources
 from infra.policy import build_policy
+from tests.support.images import data_url, solid_png
+from tests.support.infra import REGION
+from tests.support.jobs import settle
+
+pytestmark = pytest.mark.e2e
 
 RES = StageResources.for_stage("dev", REGION, EXAMPLE_ACCOUNT)  # moto's account
 API_KEY = "sk-test-from-ssm-0000"
@@ -41,21 +43,6 @@ GRANTED_FOR_FAILURES = {
     "logs:CreateLogStream",
     "logs:PutLogEvents",
 }
-
-
-def png(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\0" + b"\0" * (width * 3) for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows, 9))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture
@@ -105,16 +92,8 @@ def _get(client: Any, path: str) -> Any:
 
 
 def _until_done(client: Any, job_id: str) -> dict[str, Any]:
-    from chalicelib.jobs import refresher
-
-    deadline = time.monotonic() + 120  # renders are real ffmpeg runs: slow on a busy machine
-    while time.monotonic() < deadline:
-        refresher.refresh_pending()
-        job = _json(_get(client, f"/api/videos/{job_id}"))["job"]
-        if job["status"] in ("completed", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} still pending")
+    # Renders are real ffmpeg runs: slow on a busy machine.
+    return settle(client, job_id, headers=AUTH, timeout=120)
 
 
 def drive_every_flow(client: Any) -> None:
@@ -122,7 +101,7 @@ def drive_every_flow(client: Any) -> None:
 
     assert _get(client, "/api/health").status_code == 200
     assert _get(client, "/api/config").status_code == 200
-    image = "data:image/png;base64," + base64.b64encode(png(1280, 720)).decode()
+    image = data_url(solid_png(1280, 720, (0, 0, 0)))
     body = {"prompt": "A cozy campfire", "seconds": 4, "size": "1280x720"}
     created = _post(
         client, "/api/videos", {**body, "input_reference": image}, {"Idempotency-Key": "k1"}

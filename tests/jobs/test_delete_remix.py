@@ -6,15 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.backend.helpers import body, get, post_json
-from tests.lifecycle.support import (
-    CLOCK,
-    RENDER_CLOCK_SECONDS,
-    finish_upstream,
-    load,
-    s3_keys,
-    seed_jobs,
-)
+import pytest
+
+from tests.support.api import body, get, post_json
+from tests.support.clock import CLOCK, RENDER_CLOCK_SECONDS
+from tests.support.jobs import finish_upstream, load, s3_keys, seed_jobs
+
+pytestmark = pytest.mark.movable_clock
 
 
 def upstream_exists(simulator: Any, upstream_id: str) -> bool:

@@ -8,10 +8,9 @@ import hashlib
 import pytest
 import requests
 
-from tests.backend.helpers import body, get
-from tests.lifecycle.support import (
-    CLOCK,
-    SIM_EXPIRY_SECONDS,
+from tests.support.api import body, get
+from tests.support.clock import CLOCK, SIM_EXPIRY_SECONDS
+from tests.support.jobs import (
     assert_settled,
     finish_upstream,
     load,
@@ -20,6 +19,8 @@ from tests.lifecycle.support import (
     sim_bytes,
     upstream_state,
 )
+
+pytestmark = pytest.mark.movable_clock
 
 
 def _expire(simulator, job) -> None:

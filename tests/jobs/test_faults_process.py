@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.lifecycle.support import (
-    CLOCK,
+from tests.support.clock import CLOCK
+from tests.support.jobs import (
     assert_settled,
     finish_upstream,
     load,
@@ -18,6 +18,8 @@ from tests.lifecycle.support import (
     seed_jobs,
     upstream_state,
 )
+
+pytestmark = pytest.mark.movable_clock
 
 
 def test_s3_fails_in_the_middle_of_an_archive(aws, simulator, uploads):

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.lifecycle.support import (
-    API_KEY,
-    CLOCK,
-    RENDER_CLOCK_SECONDS,
+from tests.support.clock import CLOCK, RENDER_CLOCK_SECONDS
+from tests.support.env import API_KEY
+from tests.support.jobs import (
     assert_settled,
     assert_untouched,
     finish_upstream,
@@ -21,6 +20,8 @@ from tests.lifecycle.support import (
     s3_keys,
     seed_jobs,
 )
+
+pytestmark = pytest.mark.movable_clock
 
 RETRIEVE = r"^/v1/videos/video_[0-9a-f]+$"
 VIDEO_CONTENT = r"/content\?variant=video$"

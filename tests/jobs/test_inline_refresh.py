@@ -8,15 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.backend.helpers import body, get
-from tests.lifecycle.support import (
-    CLOCK,
-    RENDER_CLOCK_SECONDS,
-    finish_upstream,
-    load,
-    s3_keys,
-    seed_jobs,
-)
+from tests.support.api import body, get
+from tests.support.clock import CLOCK, RENDER_CLOCK_SECONDS
+from tests.support.jobs import finish_upstream, load, s3_keys, seed_jobs
+
+pytestmark = pytest.mark.movable_clock
 
 
 @pytest.fixture

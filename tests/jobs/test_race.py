@@ -8,15 +8,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from tests.lifecycle.support import (
-    CLOCK,
-    OWNER,
-    finish_upstream,
-    s3_bytes,
-    seed_jobs,
-    signed_webhook,
-    sim_bytes,
-)
+import pytest
+
+from tests.support.clock import CLOCK
+from tests.support.jobs import OWNER, finish_upstream, s3_bytes, seed_jobs, sim_bytes
+from tests.support.webhooks import signed_webhook
+
+pytestmark = pytest.mark.movable_clock
 
 JOBS = 50
 

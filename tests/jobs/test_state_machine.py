@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.lifecycle.support import create_job, finish_upstream, load
+from tests.support.jobs import create_job, finish_upstream, load
+
+pytestmark = pytest.mark.movable_clock
 
 
 def _insert(**overrides: Any) -> Any:

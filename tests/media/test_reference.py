@@ -7,12 +7,12 @@ import hashlib
 
 import requests
 
-from tests.backend.helpers import body, get, post_json
-from tests.backend.test_validation import data_url, png
+from tests.support.api import body, get, post_json
+from tests.support.images import data_url, solid_png
 
 
 def test_reference_reaches_upstream_and_is_served_back(client, aws, simulator):
-    image = png(1280, 720)
+    image = solid_png(1280, 720)
     response = post_json(
         client, "/api/videos", {"prompt": "from a picture", "input_reference": data_url(image)}
     )
@@ -55,7 +55,7 @@ def test_reference_url_is_signed_when_sign_in_is_on(client, aws, monkeypatch):
     created = post_json(
         client,
         "/api/videos",
-        {"prompt": "signed", "input_reference": data_url(png(1280, 720))},
+        {"prompt": "signed", "input_reference": data_url(solid_png(1280, 720))},
         headers,
     )
     job = body(created)["job"]

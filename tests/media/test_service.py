@@ -12,16 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.backend.helpers import body, get
-from tests.lifecycle.support import (
-    CLOCK,
-    PROMPT,
-    RENDER_CLOCK_SECONDS,
-    finish_upstream,
-    load,
-    seed_jobs,
-    sim_bytes,
-)
+from tests.support.api import body, get
+from tests.support.clock import CLOCK, RENDER_CLOCK_SECONDS
+from tests.support.jobs import PROMPT, finish_upstream, load, seed_jobs, sim_bytes
+
+pytestmark = pytest.mark.movable_clock
 
 SLUG = "a-cozy-campfire-at-night-in-the-forest"
 TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}

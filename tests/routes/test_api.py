@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.backend.helpers import body, get, post_json
-from tests.conftest import table_items
+from chalicelib import runtime
+from tests.support.api import body, get, post_json
+from tests.support.aws import table_items
+from tests.support.jobs import completed_job, settle
 
 
 def test_idempotency_key_returns_same_job_without_second_render(client, aws, simulator):
@@ -65,33 +67,24 @@ def test_list_pages_with_cursor_and_filters(client):
 
 
 def test_moderation_failure_is_reported(client):
-    from chalicelib.jobs import refresher
-    from tests.backend.helpers import wait_until
-
     job = body(post_json(client, "/api/videos", {"prompt": "bad [fail:moderation]"}))["job"]
-
-    def failed():
-        refresher.refresh_pending()
-        current = body(get(client, f"/api/videos/{job['id']}"))["job"]
-        return current if current["status"] == "failed" else None
-
-    final = wait_until(failed)
+    final = settle(client, job["id"])
+    assert final["status"] == "failed", final
     assert final["error_code"] == "moderation_blocked" and final["error_message"]
     assert final["media_url"] is None
 
 
 def test_delete_of_a_completed_job_leaves_no_items_behind(client, aws):
-    from chalicelib.jobs import refresher
-    from tests.backend.helpers import wait_until
-
-    job = body(post_json(client, "/api/videos", {"prompt": "short lived"}))["job"]
-
-    def completed():
-        refresher.refresh_pending()
-        return body(get(client, f"/api/videos/{job['id']}"))["job"]["status"] == "completed"
-
-    wait_until(completed)
+    job = completed_job(client)
     assert client.http.delete(f"/api/videos/{job['id']}").status_code == 204
     assert table_items(aws) == []  # no job, no upstream link, no idempotency record
     listed = aws["s3"].list_objects_v2(Bucket=aws["settings"].media_bucket)
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_body_size_limit(client, monkeypatch):
+    monkeypatch.setenv("MAX_BODY_BYTES", "2048")
+    runtime.init()
+    response = post_json(client, "/api/videos", {"prompt": "x" * 4000})
+    assert response.status_code == 413
+    assert body(response)["error"]["code"] == "payload_too_large"

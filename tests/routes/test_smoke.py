@@ -1,6 +1,9 @@
+"""The shortest path through the app: health, config, create -> refresh -> completed."""
+
 from __future__ import annotations
 
-from tests.backend.helpers import body, get, post_json, wait_until
+from tests.support.api import body, get, post_json
+from tests.support.jobs import settle
 
 
 def test_health_and_config(client):
@@ -11,19 +14,13 @@ def test_health_and_config(client):
 
 
 def test_create_then_refresh_to_completed(client):
-    from chalicelib.jobs import refresher
-
     created = post_json(client, "/api/videos", {"prompt": "A cozy campfire", "seconds": 4})
     assert created.status_code == 201, created.body
     job = body(created)["job"]
     assert created.headers["Location"] == f"/api/videos/{job['id']}"
 
-    def done():
-        refresher.refresh_pending()
-        current = body(get(client, f"/api/videos/{job['id']}"))["job"]
-        return current if current["status"] == "completed" else None
-
-    final = wait_until(done)
+    final = settle(client, job["id"])
+    assert final["status"] == "completed", final
     assert final["media_url"] == f"/api/videos/{job['id']}/media"
     listed = body(get(client, "/api/videos"))["jobs"]
     assert [j["id"] for j in listed] == [job["id"]]

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from sim_support import Client, FakeClock  # noqa: E402
-
-from simulator import SimulatorServer  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One media cache for the whole session: identical requests render once."""
-    return tmp_path_factory.mktemp("simulator-cache")
+from simulator import SimulatorServer
+from tests.support.clock import MovableClock, frozen_clock
+from tests.support.simulator import Client
+from tests.support.webhooks import Receiver
 
 
 @pytest.fixture
@@ -53,12 +44,12 @@ def api(sim: SimulatorServer) -> Iterator[Client]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> MovableClock:
+    return frozen_clock()
 
 
 @pytest.fixture
-def clock_sim(make_sim: Callable[..., SimulatorServer], clock: FakeClock) -> SimulatorServer:
+def clock_sim(make_sim: Callable[..., SimulatorServer], clock: MovableClock) -> SimulatorServer:
     """A simulator at speed 1.0 whose time only moves with ``clock.advance``."""
     return make_sim(speed=1.0, clock=clock)
 
@@ -67,3 +58,14 @@ def clock_sim(make_sim: Callable[..., SimulatorServer], clock: FakeClock) -> Sim
 def clock_api(clock_sim: SimulatorServer) -> Iterator[Client]:
     with Client(clock_sim.url) as session:
         yield session
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sim_support import Client, first_frame_rgb, solid_png
 
 from simulator.render import probe
+from tests.support.images import first_frame_rgb, solid_png
+from tests.support.simulator import Client
 
 
 @pytest.fixture

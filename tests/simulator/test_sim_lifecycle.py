@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sim_support import PROMPT, Client, FakeClock
 
 from simulator.render import Media
 from simulator.store import Failure, VideoStore
+from tests.support.clock import MovableClock, frozen_clock
+from tests.support.simulator import PROMPT, Client
 
 
-def test_timeline_at_speed_1(clock_api: Client, clock: FakeClock) -> None:
+def test_timeline_at_speed_1(clock_api: Client, clock: MovableClock) -> None:
     video = clock_api.create(seconds="4")  # (2 + 2 * 4) = 10 s of render time
     vid = video["id"]
     assert (video["status"], video["progress"]) == ("queued", 0)
@@ -32,7 +33,7 @@ def test_timeline_at_speed_1(clock_api: Client, clock: FakeClock) -> None:
 
 
 def test_remains_in_progress_99_until_media_is_rendered() -> None:
-    clock = FakeClock()
+    clock = frozen_clock()
     store = VideoStore(clock=clock, speed=1.0, expiry_seconds=60)
     job, _ = store.create(model="sora-2", size="720x1280", seconds="4", prompt=PROMPT)
     clock.advance(30)
@@ -46,7 +47,7 @@ def test_remains_in_progress_99_until_media_is_rendered() -> None:
 
 
 def test_render_failure_fails_the_job() -> None:
-    clock = FakeClock()
+    clock = frozen_clock()
     store = VideoStore(clock=clock)
     job, _ = store.create(model="sora-2", size="720x1280", seconds="4", prompt=PROMPT)
     store.finish_render(job.id, None, Failure("internal_error", "ffmpeg died"))
@@ -58,7 +59,7 @@ def test_render_failure_fails_the_job() -> None:
 
 
 def test_store_announces_each_terminal_job_once() -> None:
-    clock = FakeClock()
+    clock = frozen_clock()
     seen: list[tuple[str, str]] = []
     store = VideoStore(
         clock=clock, on_terminal=lambda job, state: seen.append((job.id, state.status))
@@ -119,7 +120,7 @@ def test_markers_apply_to_remix_prompts(api: Client) -> None:
     assert api.wait_for(remix["id"], "failed")["error"]["code"] == "moderation_blocked"
 
 
-def test_content_is_400_until_completed_and_404_after_expiry(make_sim, clock: FakeClock) -> None:
+def test_content_is_400_until_completed_and_404_after_expiry(make_sim, clock: MovableClock) -> None:
     sim = make_sim(speed=1.0, clock=clock, expiry_seconds=60)
     with Client(sim.url) as api:
         vid = api.create()["id"]

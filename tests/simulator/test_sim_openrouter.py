@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 import requests
-from test_sim_webhooks import Receiver, receiver  # noqa: F401  (the fixture)
 
 from simulator import SimulatorServer, probe
-from tests.support.simulator import API_KEY, PROMPT, Client, first_frame_rgb, solid_png
+from tests.support.images import first_frame_rgb, solid_png
+from tests.support.simulator import API_KEY, PROMPT, Client
+from tests.support.webhooks import Receiver
 
 SECRET = "or-signing-secret-1234"
 MODEL_KEYS = {
@@ -309,7 +310,7 @@ def test_invalid_json_and_unknown_model(sim: SimulatorServer, orapi: OpenRouterC
 # --- webhooks -------------------------------------------------------------------------------
 def test_signed_webhooks_to_the_callback_url(
     make_sim: Callable[..., SimulatorServer],
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
 ) -> None:
     sim = make_sim(openrouter_webhook_secret=SECRET)
     with OpenRouterClient(sim.openrouter_url) as orapi:
@@ -338,7 +339,7 @@ def test_signed_webhooks_to_the_callback_url(
 
 def test_the_default_callback_url_gets_unsigned_events_and_retries(
     make_sim: Callable[..., SimulatorServer],
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
 ) -> None:
     receiver.failures = 1
     sim = make_sim(openrouter_webhook_url=receiver.url)  # no secret: unsigned, as documented
@@ -354,7 +355,7 @@ def test_the_default_callback_url_gets_unsigned_events_and_retries(
 
 def test_openrouter_jobs_send_no_standard_webhooks(
     make_sim: Callable[..., SimulatorServer],
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
 ) -> None:
     sim = make_sim(webhook_url=receiver.url, webhook_secret="whsec_c2VjcmV0c2VjcmV0")
     with OpenRouterClient(sim.openrouter_url) as orapi:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import requests
-from sim_support import API_KEY, PROMPT, Client
+
+from tests.support.simulator import API_KEY, PROMPT, Client
 
 VIDEO_KEYS = {
     "id",

@@ -6,12 +6,12 @@ import struct
 
 import pytest
 import requests
-from sim_support import convert_image, solid_png
 
 from simulator.images import ImageError, identify
 from simulator.multipart import MultipartError, parse
 from simulator.ranges import RangeNotSatisfiable, byte_range
 from simulator.render import escape_filter_value, fit, layout_text
+from tests.support.images import convert_image, solid_png
 
 
 class TestImages:

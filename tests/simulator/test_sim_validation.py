@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sim_support import Client, convert_image, solid_png
+
+from tests.support.images import convert_image, solid_png
+from tests.support.simulator import Client
 
 VEO = {"prompt": "p", "model": "veo-3"}
 JSON_CASES = [

@@ -3,68 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sim_support import Client
 
 from simulator import SimulatorServer, sign, verify
+from tests.support.simulator import Client
+from tests.support.webhooks import Receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-class Receiver(ThreadingHTTPServer):
-    """Records every POST; answers ``failures`` times with 500 before answering 200."""
-
-    daemon_threads = True
-
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.calls: list[tuple[dict[str, str], bytes]] = []
-        self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks"
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[tuple[dict[str, str], bytes]]:
-        deadline = time.monotonic() + timeout
-        while len(self.calls) < count:
-            assert time.monotonic() < deadline, f"only {len(self.calls)} webhook calls"
-            time.sleep(0.02)
-        return list(self.calls)
-
-
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        with self.server.lock:
-            self.server.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            failing = self.server.failures > 0
-            self.server.failures -= 1
-        self.send_response(500 if failing else 200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def test_sign_matches_the_standard_webhooks_test_vector() -> None:

@@ -1,10 +1,8 @@
-"""Small helpers for backend tests."""
+"""Calls through `chalice.test.Client` (the `client` fixture), the way the frontend makes them."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 HEADERS = {"Content-Type": "application/json", "Accept": "*/*"}
@@ -21,13 +19,3 @@ def get(client: Any, path: str, headers: dict[str, str] | None = None) -> Any:
 
 def body(response: Any) -> Any:
     return json.loads(response.body) if response.body else None
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, step: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(step)
-    raise AssertionError("condition not met in time")

@@ -1,9 +1,9 @@
 """A real LiteLLM proxy in front of a simulator, for the gateway tests.
 
 LiteLLM is installed once into its own virtual environment (default
-`~/.cache/sora-studio/litellm-<version>`, or `LITELLM_VENV`) and reused afterwards. The proxy
-takes half a minute to import, so `GatewayStarter.start()` does the install and the start in a
-background thread as soon as pytest has collected a gateway test; the tests wait for it.
+`~/.cache/sora-studio/litellm-<version>`, or `LITELLM_VENV`) and reused afterwards. Nothing
+happens at import or collection: the `litellm_proxy` session fixture (tests/upstreams)
+starts a `Gateway` when the first gateway test runs, and stops it at the end of the session.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ import requests
 
 from devserver.stack import free_port
 from simulator import SimulatorServer
+from tests.support.wait import wait_until
 
 LITELLM_VERSION = "1.106.12"  # 1.107-1.110 pin proxy extras that PyPI does not serve here
 INSTALL_TIMEOUT_SECONDS = 1500
@@ -92,50 +90,16 @@ general_settings:
 """
 
 
-class GatewayStarter:
-    """Install LiteLLM, start a simulator and the proxy in front of it, in the background."""
+class Gateway:
+    """A simulator and the LiteLLM proxy in front of it, with their files in `work_dir`."""
 
-    def __init__(self) -> None:
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+    def __init__(self, work_dir: Path) -> None:
+        self._work = Path(work_dir)
         self._process: subprocess.Popen[bytes] | None = None
-        self._work = Path(tempfile.mkdtemp(prefix="sora-gateway-"))
         self.simulator: SimulatorServer | None = None
-        self.info: dict[str, Any] = {}
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="litellm-start", daemon=True)
-            self._thread.start()
-
-    def wait(self) -> dict[str, Any]:
-        self.start()
-        assert self._thread is not None
-        self._thread.join()
-        if self._error is not None:
-            raise GatewayError(str(self._error)) from self._error
-        return self.info
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout=START_TIMEOUT_SECONDS)
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-        if self.simulator is not None:
-            self.simulator.stop()
-
-    def _run(self) -> None:
-        try:
-            self._start()
-        except BaseException as exc:
-            self._error = exc
-
-    def _start(self) -> None:
+    def start(self) -> dict[str, Any]:
+        """Install LiteLLM if needed, start both; {"url", "key", "simulator"}."""
         exe = install_litellm(venv_dir())
         self.simulator = SimulatorServer(speed=400.0, cache_dir=self._work / "media").start()
         master_key = "sk-gateway-" + secrets.token_hex(12)
@@ -156,14 +120,30 @@ class GatewayStarter:
                 stderr=subprocess.STDOUT,
             )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
+
+        def live() -> bool:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise GatewayError("the LiteLLM proxy exited:\n" + log_path.read_text()[-4000:])
             with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{base}/health/liveliness", timeout=2).ok:
-                    break
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                raise GatewayError(
-                    "the LiteLLM proxy did not start:\n" + log_path.read_text()[-4000:]
-                )
-            time.sleep(0.25)
-        self.info = {"url": f"{base}/v1", "key": master_key, "simulator": self.simulator}
+                return requests.get(f"{base}/health/liveliness", timeout=2).ok
+            return False
+
+        try:
+            wait_until(live, timeout=START_TIMEOUT_SECONDS, step=0.25, what="LiteLLM proxy")
+        except AssertionError:
+            raise GatewayError(
+                "the LiteLLM proxy did not start:\n" + log_path.read_text()[-4000:]
+            ) from None
+        return {"url": f"{base}/v1", "key": master_key, "simulator": self.simulator}
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+        if self.simulator is not None:
+            self.simulator.stop()

@@ -1,5 +1,5 @@
-"""Helpers shared by the infra tests (imported by name: tests/infra has no __init__.py, so
-that `infra` keeps meaning the project's package)."""
+"""Helpers for the infra tests: the calls the app makes (for policy checks), the template as
+moto's CloudFormation can create it, and a stand-in for the Chalice CLI."""
 
 from __future__ import annotations
 

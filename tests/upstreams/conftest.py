@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from chalicelib.catalog.presets import OPENAI_PRESETS, VEO_SIMULATED
 from simulator import SimulatorServer
-from tests.upstreams.gateway_support import GatewayError, GatewayStarter
+from tests.support.gateway import Gateway, GatewayError
 
 GEMINI_KEY = "AIza-simulated-gemini-key-0123456789"
 
@@ -38,23 +39,15 @@ def veo_client(veo_env: dict[str, str], client: Any) -> Any:
     return client
 
 
-_gateway = GatewayStarter()
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Install and start LiteLLM in the background while the other tests run."""
-    if any(item.get_closest_marker("gateway") for item in session.items):
-        _gateway.start()
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    _gateway.stop()
-
-
 @pytest.fixture(scope="session")
-def litellm_proxy() -> dict[str, Any]:
-    """{"url", "key", "simulator"} of a running LiteLLM proxy in front of a simulator."""
+def litellm_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """{"url", "key", "simulator"} of a running LiteLLM proxy in front of a simulator: started
+    (and installed, the first time on a machine) when the first gateway test runs."""
+    gateway = Gateway(tmp_path_factory.mktemp("gateway"))
     try:
-        return _gateway.wait()
+        info = gateway.start()
     except GatewayError as exc:
+        gateway.stop()
         pytest.fail(str(exc), pytrace=False)  # loud, never a skip
+    yield info
+    gateway.stop()

@@ -13,21 +13,16 @@ from chalicelib.catalog.presets import VEO_SIMULATED
 from chalicelib.catalog.source import load_catalog
 from chalicelib.catalog.spec import build_catalog
 from chalicelib.config import SettingsError, load_settings
-from chalicelib.jobs import refresher
 from chalicelib.media import store as media_store
-from tests.backend.helpers import body, get, post_json, wait_until
+from tests.support.api import body, get, post_json
+from tests.support.jobs import settle
 from tests.upstreams.conftest import GEMINI_KEY
 
 FAST = "veo-3.1-fast-generate-preview"
 
 
 def finish(client: Any, job_id: str) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        refresher.refresh_pending()
-        job = body(get(client, f"/api/videos/{job_id}"))["job"]
-        return job if job["status"] in ("completed", "failed") else None
-
-    return wait_until(done, timeout=30)
+    return settle(client, job_id)
 
 
 def s3_bytes(aws: dict[str, Any], job_id: str) -> bytes:

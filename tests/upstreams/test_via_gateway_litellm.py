@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.jobs import refresher
 from chalicelib.media import store as media_store
 from simulator import SimulatorServer
-from tests.backend.helpers import body, get, post_json, wait_until
-from tests.conftest import table_items
-from tests.upstreams.gateway_support import MODEL
+from tests.support.api import body, get, post_json
+from tests.support.aws import table_items
+from tests.support.gateway import MODEL
+from tests.support.jobs import settle
 
 pytestmark = [pytest.mark.gateway, pytest.mark.timeout(1800)]
 
@@ -34,12 +34,7 @@ def gateway_env(
 
 
 def finish(client: Any, job_id: str) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        refresher.refresh_pending()
-        job = body(get(client, f"/api/videos/{job_id}"))["job"]
-        return job if job["status"] in ("completed", "failed") else None
-
-    return wait_until(done, timeout=60, step=0.2)
+    return settle(client, job_id, timeout=60)
 
 
 def decoded(upstream_id: str) -> str:

@@ -7,15 +7,14 @@ import base64
 import json
 from typing import Any
 
-from tests.backend.helpers import body, post_json
-from tests.lifecycle.support import (
-    CLOCK,
-    RENDER_CLOCK_SECONDS,
-    finish_upstream,
-    load,
-    seed_jobs,
-    signed_webhook,
-)
+import pytest
+
+from tests.support.api import body, post_json
+from tests.support.clock import CLOCK, RENDER_CLOCK_SECONDS
+from tests.support.jobs import finish_upstream, load, seed_jobs
+from tests.support.webhooks import signed_webhook
+
+pytestmark = pytest.mark.movable_clock
 
 ROUTE = "/api/webhooks/videos"
 
