@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from cfnlint.api import lint_file
-from infra_testing import REPO
 
 from infra.chalice_cli import SUPPORTED_RUNTIMES, ChaliceCli
 from infra.deploy import DeployError, package
 from infra.names import StageResources
 from infra.package import PackageError, check_runtime, resolve_condition
+from tests.support.infra import REPO
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 
