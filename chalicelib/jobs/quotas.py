@@ -2,6 +2,7 @@
 global cap on pending jobs. A submission reserves all three in one DynamoDB transaction of
 conditional updates, so concurrent submissions can never overshoot a limit; a job gives its
 pending slot back exactly once, when it leaves the pending states (or never got made).
+Beside each day's spend, one counter holds the owner's spend of all days (GET /api/usage).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def _day() -> str:
 
 def _spend_id(owner: str, day: str) -> str:
     return f"quota#spend#{owner}#{day}"
+
+
+def _total_id(owner: str) -> str:
+    """The owner's spend of all days: moved with the day's spend wherever that moves."""
+    return f"quota#total#{owner}"
 
 
 def _cents(usd: float) -> int:
@@ -91,9 +97,10 @@ def reserve(owner: str, cost_usd: float) -> Reservation:
                 [QuotaCounter.cents.add(cents), QuotaCounter.ttl.set(timedelta(days=3))],
                 within_budget,
             )
+            tx.update(QuotaCounter(_total_id(owner)), [QuotaCounter.cents.add(cents)])
     except TransactWriteError as exc:
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-        if len(reasons) == 3 and "ConditionalCheckFailed" in reasons:
+        if len(reasons) == 4 and "ConditionalCheckFailed" in reasons:
             if reasons[0] == "ConditionalCheckFailed":
                 raise LimitReached(
                     f"You already have {_videos(settings.user_max_pending_jobs)} in progress; "
@@ -135,13 +142,18 @@ def release_slot(owner: str) -> None:
         log.exception("could not release a pending slot of %s", owner)
 
 
+def _move_spend(owner: str, day: str, delta: int) -> None:
+    """Add `delta` cents to the owner's spend of `day` and of all days, in one transaction."""
+    with TransactWrite(connection=_connection()) as tx:
+        tx.update(QuotaCounter(_spend_id(owner, day)), [QuotaCounter.cents.add(delta)])
+        tx.update(QuotaCounter(_total_id(owner)), [QuotaCounter.cents.add(delta)])
+
+
 def cancel(reservation: Reservation) -> None:
     """Nothing was made: return the slot and the reserved spend."""
     release_slot(reservation.owner)
     try:
-        QuotaCounter(_spend_id(reservation.owner, _day())).update(
-            actions=[QuotaCounter.cents.add(-reservation.cents)]
-        )
+        _move_spend(reservation.owner, _day(), -reservation.cents)
     except Exception:
         log.exception("could not refund reserved spend of %s", reservation.owner)
 
@@ -153,9 +165,19 @@ def settle(owner: str, created_at: datetime, reserved_usd: float, actual_usd: fl
         return
     day = created_at.astimezone(UTC).strftime("%Y-%m-%d")
     try:
-        QuotaCounter(_spend_id(owner, day)).update(actions=[QuotaCounter.cents.add(delta)])
+        _move_spend(owner, day, delta)
     except Exception:
         log.exception("could not settle the actual cost of a job of %s", owner)
+
+
+def refund(owner: str, created_at: datetime, reserved_usd: float) -> None:
+    """A job ended with nothing billed (cancelled while pending): its day and the total give
+    its reserved estimate back. Its pending slot went back when it left the pending states."""
+    day = created_at.astimezone(UTC).strftime("%Y-%m-%d")
+    try:
+        _move_spend(owner, day, -_cents(reserved_usd))
+    except Exception:
+        log.exception("could not refund the spend of a cancelled job of %s", owner)
 
 
 def _read(counter_id: str, attribute: str) -> int:
@@ -172,6 +194,8 @@ def usage(owner: str) -> dict[str, object]:
     return {
         "pending": max(0, _read(_pending_id(owner), "count")),
         "max_pending": settings.user_max_pending_jobs,
+        # Every day's spend: the actual cost where upstream said it, else the estimate.
+        "spent_total_usd": round(_read(_total_id(owner), "cents") / 100, 2),
         "spent_today_usd": round(spent, 2),
         "daily_budget_usd": settings.user_daily_budget_usd,
         "remaining_today_usd": round(max(0.0, settings.user_daily_budget_usd - spent), 2),

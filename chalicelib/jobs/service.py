@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 LIST_DEFAULT_LIMIT = 50
 LIST_MAX_LIMIT = 100
 QUERY_MAX_CHARS = 200
+QUERY_MAX_WORDS = 12  # each word is one more `contains` in the DynamoDB filter
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def _parse_limit(raw: str | None) -> int:
 
 def list_jobs(owner: str, params: dict[str, str]) -> dict[str, Any]:
     for name in params:
-        if name not in ("limit", "cursor", "status", "q"):
+        if name not in ("limit", "cursor", "status", "q", "model"):
             raise bad_request(name, f"Unknown query parameter '{name}'.")
     limit = _parse_limit(params.get("limit"))
     status = params.get("status") or None
@@ -200,8 +203,19 @@ def list_jobs(owner: str, params: dict[str, str]) -> dict[str, Any]:
     query = (params.get("q") or "").strip() or None
     if query is not None and len(query) > QUERY_MAX_CHARS:
         raise bad_request("q", f"q must be at most {QUERY_MAX_CHARS} characters.")
+    if query is not None and len(job_store.search_words(query)) > QUERY_MAX_WORDS:
+        raise bad_request("q", f"q may hold at most {QUERY_MAX_WORDS} words.")
+    # Any model id, offered now or not (old jobs keep theirs): only its shape is checked.
+    model = params.get("model") or None
+    if model is not None and not MODEL_ID.fullmatch(model):
+        raise bad_request("model", "model must be a model id, as GET /api/config lists them.")
     page = job_store.list_page(
-        owner, limit=limit, cursor=params.get("cursor") or None, status=status, query=query
+        owner,
+        limit=limit,
+        cursor=params.get("cursor") or None,
+        status=status,
+        query=query,
+        model=model,
     )
     return {"jobs": page.jobs, "next_cursor": page.next_cursor}
 
@@ -216,6 +230,36 @@ def get_job(owner: str, job_id: str) -> JobModel:
             job = lifecycle.refresh_job(job)
         except UpstreamError as exc:
             log.warning("inline refresh of job %s failed: %s", job.id, exc)
+    return job
+
+
+CANCEL_ATTEMPTS = 3
+
+
+def cancel_job(owner: str, job_id: str) -> JobModel:
+    """Stop a pending job: it fails with `cancelled` (giving its pending slot back once),
+    its reserved spend is returned (nothing was billed: no cost is known for a pending job),
+    and the upstream is asked to drop the render, best effort. 409 once it is not pending."""
+    for _ in range(CANCEL_ATTEMPTS):
+        job = job_store.load_visible(job_id, owner)
+        if job is None:
+            raise not_found()
+        if not job.is_pending:
+            raise conflict("not_pending", "Only a queued or rendering video can be cancelled.")
+        try:
+            job_store.fail(job, "cancelled", "You cancelled this video.")
+        except job_store.TransitionRefused:
+            continue  # another writer moved it meanwhile: look again
+        break
+    else:
+        raise conflict("not_pending", "The video changed while cancelling; try again.")
+    quotas.refund(owner, job.created_at, float(job.estimated_cost_usd))
+    if job.upstream_id:
+        try:
+            provider_named(job.provider).delete(job.upstream_id)
+        except Exception as exc:  # the render may go on upstream; its copy simply expires
+            log.info("job %s: upstream did not drop the cancelled render: %s", job.id, exc)
+    log.info("job %s cancelled", job.id)
     return job
 
 

@@ -216,24 +216,39 @@ def decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
     }
 
 
+def search_words(query: str) -> list[str]:
+    """The distinct lower-cased words of a search (jobs_service caps how many)."""
+    return list(dict.fromkeys(query.lower().split()))
+
+
 def list_page(
-    owner: str, *, limit: int, cursor: str | None, status: str | None, query: str | None
+    owner: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None,
+    query: str | None,
+    model: str | None = None,
 ) -> Page:
-    """Newest first. Filters run in DynamoDB; a page examines a bounded number of items."""
+    """Newest first. Filters run in DynamoDB (a search matches prompts holding every one of
+    its words, in any order); a page examines a bounded number of items."""
     if status is not None and status not in STATUSES:
         raise ValueError(status)
     condition = JobModel.deleted_at.does_not_exist()
     if status:
         condition &= JobModel.status == status
-    if query:
-        condition &= JobModel.prompt_lc.contains(query.lower())
+    if model:
+        condition &= JobModel.model == model
+    for word in search_words(query or ""):
+        condition &= JobModel.prompt_lc.contains(word)
+    filtered = bool(status or query or model)
     start = decode_cursor(cursor, owner) if cursor else None
     pages = JobModel.history_index.query(
         owner,
         scan_index_forward=False,
         filter_condition=condition,
         last_evaluated_key=start,
-        page_size=limit + 1 if not (status or query) else max(limit, 100),
+        page_size=max(limit, 100) if filtered else limit + 1,
     ).page_iter
     jobs: list[JobModel] = []
     for page in pages:

@@ -93,6 +93,11 @@ def delete_video(job_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
+@api.route("/videos/{job_id}/cancel", methods=["POST"], content_types=JSON_TYPES)
+def cancel_video(job_id: str) -> dict[str, Any]:
+    return {"job": to_public(jobs_service.cancel_job(_owner(), job_id))}
+
+
 @api.route("/videos/{job_id}/remix", methods=["POST"], content_types=JSON_TYPES)
 def remix_video(job_id: str) -> Response:
     request = api.current_request
