@@ -212,3 +212,21 @@ def test_proxy_cuts_the_range_when_upstream_ignores_it(client, simulator, faults
     faults.inject("GET", r"/content\?variant=video$", "norange")
     assert get(client, path, {"Range": f"bytes={size}-"}).status_code == 416
     assert faults.injected["norange"] == 4
+
+
+def test_an_upstream_rate_limit_on_the_proxy_is_a_429_as_on_create(client, unarchived):
+    """Upstream failures are answered in one place (chalicelib/http.py): the media proxy says
+    what a create says, a 429 with the upstream's wait, not a 502."""
+    from chalicelib.upstreams import registry
+    from chalicelib.upstreams.base import UpstreamRateLimited
+
+    class RateLimited:
+        name = "openai"
+
+        def download(self, *args: Any, **kwargs: Any) -> Any:
+            raise UpstreamRateLimited("slow down", status=429, retry_after=7)
+
+    registry.set_provider("openai", RateLimited())  # forgotten by the next runtime.init()
+    answer = get(client, f"/api/videos/{unarchived.id}/media")
+    assert (answer.status_code, answer.headers["Retry-After"]) == (429, "7")
+    assert body(answer)["error"]["code"] == "rate_limited"
