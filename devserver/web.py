@@ -28,6 +28,14 @@ class StudioRequestHandler(ChaliceRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep `make run` output readable; the app logs what matters
 
+    def handle(self) -> None:
+        """A browser that closed the connection (a tab closed, a video seeked away) is no
+        error: nothing is left to answer, so no traceback."""
+        try:
+            super().handle()
+        except ConnectionError:  # BrokenPipeError, ConnectionResetError, ...
+            self.close_connection = True
+
     def _route(self) -> None:
         path = urlsplit(self.path).path
         if path == "/api" or path.startswith("/api/"):

@@ -77,7 +77,7 @@ def refresh_pending(
         with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
             list(pool.map(run, jobs))
     report.seconds = time.monotonic() - started
-    log.info("refresh finished: %s", report.as_dict())
+    log.debug("refresh finished: %s", report.as_dict())
     return report
 
 
