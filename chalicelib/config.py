@@ -105,6 +105,7 @@ class Settings:
     global_max_pending_jobs: int = 50
     max_body_bytes: int = 12 * 1024 * 1024
     media_link_secret: str = field(default="", repr=False)
+    media_link_secret_param: str = ""
 
     @property
     def cognito_issuer(self) -> str:
@@ -183,6 +184,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         global_max_pending_jobs=_int(env, "GLOBAL_MAX_PENDING_JOBS", 50, 1, 100_000),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 12 * 1024 * 1024, 1024, 64 * 1024 * 1024),
         media_link_secret=env.get("MEDIA_LINK_SECRET", "").strip(),
+        media_link_secret_param=env.get("MEDIA_LINK_SECRET_PARAM", "").strip(),
     )
     _check_auth(settings, env)
     return settings
@@ -207,6 +209,13 @@ def _check_auth(settings: Settings, env: dict[str, str]) -> None:
         settings.cognito_user_pool_id and settings.cognito_client_id
     ):
         raise SettingsError("AUTH_MODE=cognito needs COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID.")
+    if settings.auth_mode != "none" and not (
+        settings.media_link_secret or settings.media_link_secret_param
+    ):
+        raise SettingsError(
+            f"AUTH_MODE={settings.auth_mode} signs media links: it needs MEDIA_LINK_SECRET "
+            "(local) or MEDIA_LINK_SECRET_PARAM (SSM; `make secrets` generates it)."
+        )
 
 
 @lru_cache(maxsize=1)

@@ -72,6 +72,7 @@ class LocalStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._start_moto()
         self._configure_upstream()
+        self._media_link_secret()
         self._prepare_storage()
         self._fetch_model_lists()
         self._start_web()
@@ -114,6 +115,21 @@ class LocalStack:
         os.environ.update(LOCAL_AWS_ENV)
         os.environ.update(self.extra_env)
         os.environ["AWS_ENDPOINT_URL"] = f"http://{self.host}:{moto_port}"
+
+    def _media_link_secret(self) -> None:
+        """Signed media links have their own secret: unless MEDIA_LINK_SECRET(_PARAM) is set,
+        one made for this data directory and kept in it, so links survive a restart."""
+        if os.environ.get("MEDIA_LINK_SECRET") or os.environ.get("MEDIA_LINK_SECRET_PARAM"):
+            return
+        path = self.data_dir / "media-link-secret"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+        os.environ["MEDIA_LINK_SECRET"] = path.read_text().strip()
 
     def _configure_upstream(self) -> None:
         default = "openrouter" if os.environ.get("OPENROUTER_API_KEY") else "openai"

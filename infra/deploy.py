@@ -10,7 +10,8 @@ destroy: chalice delete -> empty buckets -> delete stack -> delete the dev table
          pool (the prod table, pool and secrets stay unless --force).
 package: one SAM template in build/package-STAGE/ (chalice package --merge-template);
          token mode only.
-secrets: put the upstream key, webhook secret and access tokens into SSM SecureStrings.
+secrets: put the upstream keys, webhook secrets and access tokens into SSM SecureStrings, and
+         generate the media link secret once.
 frontend: only upload frontend/ and invalidate (e.g. after deploying the packaged template:
          --stack-name NAME).
 invite:  add a user to a cognito stage's pool (--email); Cognito emails them a temporary
@@ -26,6 +27,7 @@ import getpass
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -337,15 +339,22 @@ def store_secrets(
     say: Callable[[str], None] = print,
 ) -> list[str]:
     """Put the stage's secrets into SSM SecureStrings (--overwrite), each from its variable
-    (VIDEOS_API_KEY, VIDEOS_WEBHOOK_SECRET, AUTH_TOKENS) or else a hidden prompt; a blank
-    answer leaves that parameter as it is. Token entries are merged into the stored ones.
-    Values are never printed. Returns the names written."""
+    (VIDEOS_API_KEY, VIDEOS_WEBHOOK_SECRET, AUTH_TOKENS, ...) or else a hidden prompt; a blank
+    answer leaves that parameter as it is. Token entries are merged into the stored ones. A
+    generated secret (the media link secret) is never asked for: made once when none is stored,
+    kept after that unless its variable gives a new one. Values are never printed. Returns the
+    names written."""
     names = param_names(stage)
     interactive = sys.stdin.isatty() or prompt is not getpass.getpass
     stored = []
     for secret in SECRETS:
         name = names[secret.env]
         value = environ.get(secret.source, "").strip()
+        if not value and secret.generated:
+            if _parameter_exists(ssm, name):
+                say(f"{name}: unchanged (set {secret.source} to replace it)")
+                continue
+            value = secrets.token_urlsafe(32)
         if not value and interactive:
             value = prompt(f"{secret.label} for {name} (blank keeps it): ").strip()
         if not value:
@@ -358,6 +367,14 @@ def store_secrets(
         say(f"{name}: stored (SecureString, {tier})")
         stored.append(name)
     return stored
+
+
+def _parameter_exists(ssm: Any, name: str) -> bool:
+    try:
+        ssm.get_parameter(Name=name)
+    except ssm.exceptions.ParameterNotFound:
+        return False
+    return True
 
 
 def merged_tokens(ssm: Any, name: str, new_entries: str) -> str:

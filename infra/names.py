@@ -41,13 +41,14 @@ class OutputsError(RuntimeError):
 
 @dataclass(frozen=True)
 class Secret:
-    """One SSM SecureString the app reads through `chalicelib.secrets.read_secret`."""
+    """One SSM SecureString the app reads through `chalicelib.secrets.resolve`."""
 
     env: str  # the app's variable naming the parameter
     suffix: str  # /sora-studio/{stage}/{suffix}
     cfn_parameter: str  # template parameter and output holding the name
     source: str  # variable `make secrets` takes the value from (else it asks)
     label: str
+    generated: bool = False  # `make secrets` makes one (never asks) when none is stored yet
 
 
 SECRETS = (
@@ -62,6 +63,8 @@ SECRETS = (
     Secret("OPENROUTER_WEBHOOK_SECRET_PARAM", "openrouter-webhook-secret",
            "OpenRouterWebhookSecretParamName", "OPENROUTER_WEBHOOK_SECRET",
            "OpenRouter webhook signing secret"),
+    Secret("MEDIA_LINK_SECRET_PARAM", "media-link-secret", "MediaLinkSecretParamName",
+           "MEDIA_LINK_SECRET", "media link signing secret", generated=True),
 )  # fmt: skip
 
 

@@ -4,8 +4,9 @@ carries a short-lived HMAC of (job id, owner, expiry). The media route accepts t
 in place of a token and still 302s to a fresh presigned S3 URL on every request, so seeking
 keeps working while the link is valid.
 
-The signing key is derived (HMAC as a KDF) from `MEDIA_LINK_SECRET` when set, otherwise from
-the upstream key, which every rendering deployment has; it never leaves the server.
+The signing key is derived (HMAC as a KDF) from the links' own secret, `MEDIA_LINK_SECRET` or
+the SSM SecureString `MEDIA_LINK_SECRET_PARAM` names (`make secrets` generates it; `make run`
+keeps one per data directory), never from an upstream key; it never leaves the server.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import lru_cache
 
 from chalicelib import clock, runtime
 from chalicelib.config import get_settings
+from chalicelib.secrets import resolve
 
 LINK_LIFETIME_SECONDS = 3600
 
@@ -25,11 +27,11 @@ LINK_LIFETIME_SECONDS = 3600
 @lru_cache(maxsize=1)
 def _key() -> bytes:
     settings = get_settings()
-    material = settings.media_link_secret
-    if not material:
-        from chalicelib.upstreams.registry import upstream_key
-
-        material = upstream_key(settings)
+    material = resolve(
+        settings.media_link_secret,
+        settings.media_link_secret_param,
+        required="Signed media links need MEDIA_LINK_SECRET or MEDIA_LINK_SECRET_PARAM.",
+    )
     return hmac.new(material.encode(), b"sora-studio media links v1", hashlib.sha256).digest()
 
 

@@ -101,12 +101,13 @@ def test_deployed_stage_refuses_auth_none():
     with pytest.raises(SettingsError):
         load_settings({"AWS_LAMBDA_FUNCTION_NAME": "sora-studio-dev"})
     assert load_settings({"STAGE": "dev", PUBLIC_OVERRIDE: "yes"}).auth_mode == "none"
-    assert (
-        load_settings({"STAGE": "dev", "AUTH_MODE": "token", "AUTH_TOKENS_PARAM": "/x"}).stage
-        == "dev"
-    )
+    deployed = {"STAGE": "dev", "AUTH_MODE": "token", "AUTH_TOKENS_PARAM": "/x"}
+    assert load_settings({**deployed, "MEDIA_LINK_SECRET_PARAM": "/y"}).stage == "dev"
     with pytest.raises(SettingsError, match="AUTH_TOKENS"):
         load_settings({"AUTH_MODE": "token"})
+    # Signed media links have their own secret, never an upstream key's.
+    with pytest.raises(SettingsError, match="MEDIA_LINK_SECRET"):
+        load_settings({**deployed, "VIDEOS_API_KEY": "sk-test"})
 
 
 # -- Cognito ----------------------------------------------------------------------------------

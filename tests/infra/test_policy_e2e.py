@@ -56,7 +56,7 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
     from chalicelib.config import get_settings
     from devtools.tables import create_table
 
-    for name in ("VIDEOS_API_KEY", "OPENAI_API_KEY", "VIDEOS_WEBHOOK_SECRET"):
+    for name in ("VIDEOS_API_KEY", "OPENAI_API_KEY", "VIDEOS_WEBHOOK_SECRET", "MEDIA_LINK_SECRET"):
         monkeypatch.delenv(name, raising=False)
     for name, value in {**RES.environment(), "AUTH_MODE": "token"}.items():
         monkeypatch.setenv(name, value)
@@ -66,6 +66,7 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=RES.media_bucket)
         ssm = boto3.client("ssm", region_name=REGION)
         values = {
+            "MEDIA_LINK_SECRET_PARAM": "media-link-secret-from-ssm",
             "VIDEOS_API_KEY_PARAM": API_KEY,
             "VIDEOS_WEBHOOK_SECRET_PARAM": WEBHOOK_SECRET,
             "AUTH_TOKENS_PARAM": json.dumps(TOKEN_ENTRY),

@@ -115,6 +115,7 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
         NAME,
         "/sora-studio/dev/webhook-secret",
         "/sora-studio/dev/auth-tokens",
+        "/sora-studio/dev/media-link-secret",  # generated: never in the environment
     ]
     param = ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]
     assert (param["Type"], param["Value"]) == ("SecureString", VALUE)
@@ -137,17 +138,31 @@ def test_store_secrets_prompts_and_blank_keeps(ssm: Any) -> None:
         return next(answers)
 
     stored = store_secrets(ssm, "prod", environ={}, prompt=prompt, say=lambda _: None)
-    assert stored == ["/sora-studio/prod/videos-api-key"]
+    assert stored == ["/sora-studio/prod/videos-api-key", "/sora-studio/prod/media-link-secret"]
     assert "/sora-studio/prod/webhook-secret" in asked[1]
     assert "/sora-studio/prod/auth-tokens" in asked[2]
-    names = [p["Name"] for p in ssm.describe_parameters()["Parameters"]]
-    assert names == ["/sora-studio/prod/videos-api-key"]
+    names = sorted(p["Name"] for p in ssm.describe_parameters()["Parameters"])
+    assert names == ["/sora-studio/prod/media-link-secret", "/sora-studio/prod/videos-api-key"]
 
 
 def test_store_secrets_refuses_tokens_that_are_not_an_object(ssm: Any) -> None:
     with pytest.raises(DeployError, match="AUTH_TOKENS"):
         store_secrets(ssm, "dev", environ={"AUTH_TOKENS": "sst_raw-token"}, say=lambda _: None)
     assert ssm.describe_parameters()["Parameters"] == []
+
+
+def test_store_secrets_generates_the_media_link_secret_once(ssm: Any) -> None:
+    name = "/sora-studio/dev/media-link-secret"
+    said: list[str] = []
+    assert name in store_secrets(ssm, "dev", environ={}, prompt=lambda _: "", say=said.append)
+    first = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    assert first["Type"] == "SecureString" and len(first["Value"]) >= 32
+    assert all(first["Value"] not in line for line in said)
+    # Kept on later runs (links signed with it stay valid), replaced only when given.
+    assert name not in store_secrets(ssm, "dev", environ={}, prompt=lambda _: "", say=print)
+    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == first["Value"]
+    store_secrets(ssm, "dev", environ={"MEDIA_LINK_SECRET": "chosen"}, prompt=lambda _: "")
+    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == "chosen"
 
 
 def _no_prompt(question: str) -> str:
