@@ -7,6 +7,7 @@
 | `IdempotencyRecord` | `idem#<owner>#<sha256>` | `jobs/idempotency.py` |
 | `QuotaCounter` | `quota#...` | `jobs/quotas.py` |
 | `WebhookDelivery` | `webhook#<delivery id>` | `webhooks/service.py` |
+| `CatalogListing` | `catalog#<provider>` | `catalog/store.py` |
 
 One table keeps deploys simple. Only job items carry `owner` and `pending`, so the two
 global secondary indexes hold jobs alone: `history-index` (owner, newest first) and the
@@ -161,13 +162,9 @@ class QuotaCounter(TableItem):
     ttl = TTLAttribute(null=True)
 
 
-class CatalogListing(Model):
+class CatalogListing(TableItem):
     """`id` is `catalog#<provider>`: the last good model listing an upstream gave, kept so a
     cold start reads one item and a failed refresh leaves the list as it was."""
-
-    class Meta:
-        table_name = "sora-studio-jobs"
-        region = "us-east-1"
 
     id = UnicodeAttribute(hash_key=True)
     models_json = UnicodeAttribute(null=True)  # our catalog dicts, JSON; absent until a success

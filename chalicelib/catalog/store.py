@@ -8,8 +8,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib.jobs.store import is_conditional_failure
-from chalicelib.models import CatalogListing
+from chalicelib.models import CatalogListing, is_conditional_failure
 
 log = logging.getLogger(__name__)
 
