@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: run test lint format bench deploy destroy package secrets clean
+.PHONY: run test test-fast lint format bench deploy destroy package secrets clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,13 +27,28 @@ format: $(VENV)/.installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# Browser tests run in their own pytest process: the local stack they drive is process-wide.
-test: $(VENV)/.installed lint
-	$(PY) -m pytest --ignore=tests/browser
-	@if [ -d tests/browser ]; then $(PY) -m pytest tests/browser; fi
+# The inner loop: every test but the browser, gateway (LiteLLM), vendor SDK (npm) and end-to-end
+# ones (devserver child processes, whole deploys).
+FAST := not browser and not gateway and not vendor_sdk and not e2e
+test-fast: $(VENV)/.installed lint
+	$(PY) -m pytest --ignore=tests/browser -m "$(FAST)"
 
+# Everything. The browser tests run in their own pytest process (the local stack they drive
+# is process-wide), alongside the others; its output follows theirs. Fails if either fails.
+test: $(VENV)/.installed lint
+	@if [ ! -d tests/browser ]; then exec $(PY) -m pytest; fi; \
+	log=$$(mktemp); \
+	$(PY) -m pytest tests/browser -o cache_dir=.pytest_cache/browser >"$$log" 2>&1 & browser=$$!; \
+	$(PY) -m pytest --ignore=tests/browser; others=$$?; \
+	wait $$browser; browser_status=$$?; \
+	echo "== tests/browser (ran alongside the others): exit $$browser_status"; \
+	cat "$$log"; rm -f "$$log"; \
+	[ $$others -eq 0 ] && [ $$browser_status -eq 0 ]
+
+# Every benchmark runs; fails if any missed a budget.
 bench: $(VENV)/.installed
-	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@failed=0; for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || failed=1; done; \
+	exit $$failed
 
 deploy: $(VENV)/.installed
 	$(PY) -m infra.deploy deploy --stage $(STAGE)

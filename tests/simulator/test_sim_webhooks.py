@@ -9,6 +9,7 @@ import pytest
 
 from simulator import SimulatorServer, sign, verify
 from tests.support.simulator import Client
+from tests.support.wait import wait_until
 from tests.support.webhooks import Receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -77,7 +78,4 @@ def test_failed_delivery_is_retried_with_the_same_id(make_sim, receiver: Receive
     assert first[1] == second[1]
     assert verify(SECRET, second[0], second[1])
     assert sim.webhooks is not None
-    deadline = time.monotonic() + 5
-    while sim.webhooks.delivered != 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: sim.webhooks.delivered == 1, timeout=5, what="one delivery counted")
