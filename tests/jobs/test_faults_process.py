@@ -16,6 +16,7 @@ from tests.support.jobs import (
     load,
     s3_keys,
     seed_jobs,
+    stored_job,
     upstream_state,
 )
 
@@ -133,16 +134,7 @@ def test_submission_lost_before_the_upstream_create(aws, simulator):
     from chalicelib.jobs import store as job_store
     from chalicelib.jobs.lifecycle import SUBMISSION_GRACE_SECONDS
 
-    job = job_store.new_job(
-        owner="local",
-        prompt="lost",
-        model="sora-2",
-        provider="openai",
-        size="1280x720",
-        seconds=4,
-        estimated_cost_usd=0.4,
-    )
-    job_store.insert(job)
+    job = stored_job("lost")
     retrieves = simulator.stats["retrieve"]
     assert refresher.refresh_pending().pending == 1
     assert load(job.id).status == "queued"  # it may still be on its way

@@ -8,27 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.jobs import create_job, finish_upstream, load
+from tests.support.jobs import create_job, finish_upstream, load, stored_job
 
 pytestmark = pytest.mark.movable_clock
 
 
 def _insert(**overrides: Any) -> Any:
-    from chalicelib.jobs import store as job_store
-
-    job = job_store.new_job(
-        owner="local",
-        prompt="state machine",
-        model="sora-2",
-        provider="openai",
-        size="1280x720",
-        seconds=4,
-        estimated_cost_usd=0.4,
-    )
-    for name, value in overrides.items():
-        setattr(job, name, value)
-    job_store.insert(job)
-    return load(job.id)
+    return load(stored_job("state machine", **overrides).id)
 
 
 def _refused(call: Any) -> None:

@@ -10,20 +10,11 @@ import pytest
 from chalicelib.jobs import store as job_store
 from chalicelib.jobs.store import TransitionRefused
 from chalicelib.models import JobModel
+from tests.support.jobs import stored_job
 
 
 def make_job(prompt: str = "a red fox", owner: str = "alice") -> JobModel:
-    job = job_store.new_job(
-        owner=owner,
-        prompt=prompt,
-        model="sora-2",
-        provider="openai",
-        size="1280x720",
-        seconds=4,
-        estimated_cost_usd=0.4,
-    )
-    job_store.insert(job)
-    return job
+    return stored_job(prompt, owner)
 
 
 def test_pending_index_is_sparse(aws):

@@ -1,5 +1,7 @@
 """Job factories and checks for backend tests.
 
+- `new_job` / `stored_job`: a job item as the service makes it (sora-2, 1280x720), not
+  stored / stored, with no upstream video behind it;
 - `create_job` (through the service, a real upstream create) and `seed_jobs` (many at once,
   stored in a few batch writes) as `POST /api/videos` leaves them;
 - `settle` / `completed_job`: through the Chalice test client, run the refresher until a job
@@ -59,6 +61,34 @@ def create_job(prompt: str = PROMPT, seconds: int = SECONDS, **fields: Any) -> A
     return jobs_service.create(OWNER, body, None).job
 
 
+def new_job(prompt: str = PROMPT, owner: str = OWNER, seconds: int = SECONDS, **fields: Any) -> Any:
+    """A job as the service makes it before the upstream create (sora-2, 1280x720), with
+    `fields` set on it; not stored."""
+    from chalicelib.jobs import store as job_store
+
+    job = job_store.new_job(
+        owner=owner,
+        prompt=prompt,
+        model="sora-2",
+        provider="openai",
+        size="1280x720",
+        seconds=seconds,
+        estimated_cost_usd=0.1 * seconds,
+    )
+    for name, value in fields.items():
+        setattr(job, name, value)
+    return job
+
+
+def stored_job(prompt: str = PROMPT, owner: str = OWNER, **fields: Any) -> Any:
+    """`new_job`, inserted in the jobs table (no upstream video behind it)."""
+    from chalicelib.jobs import store as job_store
+
+    job = new_job(prompt, owner, **fields)
+    job_store.insert(job)
+    return job
+
+
 def seed_jobs(count: int, prompt: str = PROMPT, seconds: int = SECONDS) -> list[Any]:
     """`count` jobs as `POST /api/videos` leaves them (real upstream videos in the simulator,
     job items and upstream links stored), written in a few batch calls instead of ~4 calls
@@ -66,7 +96,6 @@ def seed_jobs(count: int, prompt: str = PROMPT, seconds: int = SECONDS) -> list[
     from concurrent.futures import ThreadPoolExecutor
 
     from chalicelib import clock
-    from chalicelib.jobs import store as job_store
     from chalicelib.models import JobModel, UpstreamLink
     from chalicelib.upstreams.base import CreateRequest
     from chalicelib.upstreams.registry import provider_named
@@ -75,22 +104,17 @@ def seed_jobs(count: int, prompt: str = PROMPT, seconds: int = SECONDS) -> list[
     request = CreateRequest(prompt=prompt, model="sora-2", size="1280x720", seconds=seconds)
     with ThreadPoolExecutor(max_workers=8) as pool:
         videos = list(pool.map(lambda _: provider.create(request), range(count)))
-    jobs = []
-    for video in videos:
-        job = job_store.new_job(
-            owner=OWNER,
-            prompt=prompt,
-            model="sora-2",
-            provider="openai",
-            size="1280x720",
+    jobs = [
+        new_job(
+            prompt,
             seconds=seconds,
-            estimated_cost_usd=0.4,
+            upstream_id=video.id,
+            upstream_status=video.status,
+            checked_at=clock.now(),
+            version=1,  # as `Model.save` would have set it
         )
-        job.upstream_id = video.id
-        job.upstream_status = video.status
-        job.checked_at = clock.now()
-        job.version = 1  # as `Model.save` would have set it
-        jobs.append(job)
+        for video in videos
+    ]
     with JobModel.batch_write() as batch:
         for job in jobs:
             batch.save(job)

@@ -49,8 +49,91 @@ def _properties(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
     return dict(cloudformation_json.get("Properties", {}))
 
 
-class UserPool(CloudFormationModel):
-    __module__ = _MODULE
+class _CognitoModel:
+    """What the three handlers share: moto's CloudFormationModel interface, reduced to
+    `CFN_TYPE`, `attributes()`, the physical id, and `_create` / `_update` / `_delete` on
+    the resource's properties and the region's cognito-idp backend."""
+
+    CFN_TYPE = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__module__ = _MODULE
+
+    @property
+    def physical_resource_id(self) -> str:
+        raise NotImplementedError
+
+    def attributes(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.CFN_ATTRS  # type: ignore[attr-defined]
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.attributes()[attribute_name]
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return cls._create(_properties(cloudformation_json), _backend(account_id, region_name))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        props = _properties(cloudformation_json)
+        return cls._update(original_resource, props, _backend(account_id, region_name))
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls._delete(resource_name, _backend(account_id, region_name))
+
+    @classmethod
+    def _create(cls, props: dict[str, Any], backend: CognitoIdpBackend) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def _update(cls, original: Any, props: dict[str, Any], backend: CognitoIdpBackend) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def _delete(cls, resource_name: str, backend: CognitoIdpBackend) -> None:
+        raise NotImplementedError
+
+
+class UserPool(_CognitoModel, CloudFormationModel):
+    CFN_TYPE = "AWS::Cognito::UserPool"
+    CFN_ATTRS = ("Arn", "UserPoolId", "ProviderName", "ProviderURL")
 
     def __init__(self, pool_id: str, arn: str) -> None:
         self.pool_id = pool_id
@@ -60,19 +143,7 @@ class UserPool(CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.pool_id
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Cognito::UserPool"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Arn", "UserPoolId", "ProviderName", "ProviderURL")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
+    def attributes(self) -> dict[str, str]:
         region = self.pool_id.split("_", 1)[0]
         provider = f"cognito-idp.{region}.amazonaws.com/{self.pool_id}"
         return {
@@ -80,22 +151,13 @@ class UserPool(CloudFormationModel):
             "UserPoolId": self.pool_id,
             "ProviderName": provider,
             "ProviderURL": f"https://{provider}",
-        }[attribute_name]
+        }
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> UserPool:
-        props = _properties(cloudformation_json)
+    def _create(cls, props: dict[str, Any], backend: CognitoIdpBackend) -> UserPool:
         mfas = props.pop("EnabledMfas", [])
         props["PoolName"] = props.pop("UserPoolName")
         params = request("CreateUserPool", props)
-        backend = _backend(account_id, region_name)
         pool = backend.create_user_pool(params.pop("PoolName"), params)
         if mfas:
             mfa = request(
@@ -115,38 +177,24 @@ class UserPool(CloudFormationModel):
         return cls(pool.id, pool.arn)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        original_resource: UserPool,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def _update(
+        cls, original: UserPool, props: dict[str, Any], backend: CognitoIdpBackend
     ) -> UserPool:
-        props = _properties(cloudformation_json)
         for create_only in ("UserPoolName", "EnabledMfas", "Schema", "UsernameAttributes"):
             props.pop(create_only, None)
         props.pop("UsernameConfiguration", None)
-        params = request("UpdateUserPool", {"UserPoolId": original_resource.pool_id, **props})
-        _backend(account_id, region_name).update_user_pool(params.pop("UserPoolId"), params)
-        return original_resource
+        params = request("UpdateUserPool", {"UserPoolId": original.pool_id, **props})
+        backend.update_user_pool(params.pop("UserPoolId"), params)
+        return original
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        _backend(account_id, region_name).delete_user_pool(resource_name)
-
-    def is_created(self) -> bool:
-        return True
+    def _delete(cls, resource_name: str, backend: CognitoIdpBackend) -> None:
+        backend.delete_user_pool(resource_name)
 
 
-class UserPoolClient(CloudFormationModel):
-    __module__ = _MODULE
+class UserPoolClient(_CognitoModel, CloudFormationModel):
+    CFN_TYPE = "AWS::Cognito::UserPoolClient"
+    CFN_ATTRS = ("ClientId", "Name")
 
     def __init__(self, pool_id: str, client_id: str, name: str) -> None:
         self.pool_id = pool_id
@@ -157,72 +205,36 @@ class UserPoolClient(CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.client_id
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Cognito::UserPoolClient"
+    def attributes(self) -> dict[str, str]:
+        return {"ClientId": self.client_id, "Name": self.name}
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("ClientId", "Name")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return {"ClientId": self.client_id, "Name": self.name}[attribute_name]
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> UserPoolClient:
-        params = request("CreateUserPoolClient", _properties(cloudformation_json))
+    def _create(cls, props: dict[str, Any], backend: CognitoIdpBackend) -> UserPoolClient:
+        params = request("CreateUserPoolClient", props)
         pool_id = params.pop("UserPoolId")
         secret = bool(params.pop("GenerateSecret", False))
-        client = _backend(account_id, region_name).create_user_pool_client(pool_id, secret, params)
+        client = backend.create_user_pool_client(pool_id, secret, params)
         return cls(pool_id, client.id, params["ClientName"])
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        original_resource: UserPoolClient,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def _update(
+        cls, original: UserPoolClient, props: dict[str, Any], backend: CognitoIdpBackend
     ) -> UserPoolClient:
-        props = _properties(cloudformation_json)
         props.pop("GenerateSecret", None)
-        props["ClientId"] = original_resource.client_id
+        props["ClientId"] = original.client_id
         params = request("UpdateUserPoolClient", props)
         pool_id, client_id = params.pop("UserPoolId"), params.pop("ClientId")
-        _backend(account_id, region_name).update_user_pool_client(pool_id, client_id, params)
-        return original_resource
+        backend.update_user_pool_client(pool_id, client_id, params)
+        return original
 
     def delete(self, account_id: str, region_name: str) -> None:
+        """Used instead of `delete_from_cloudformation_json`: it knows the pool."""
         _backend(account_id, region_name).delete_user_pool_client(self.pool_id, self.client_id)
 
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:  # `delete` above is used instead (it knows the pool)
-        raise NotImplementedError
 
-    def is_created(self) -> bool:
-        return True
-
-
-class UserPoolDomain(CloudFormationModel):
-    __module__ = _MODULE
+class UserPoolDomain(_CognitoModel, CloudFormationModel):
+    CFN_TYPE = "AWS::Cognito::UserPoolDomain"
+    CFN_ATTRS = ("CloudFrontDistribution",)
 
     def __init__(self, pool_id: str, domain: str) -> None:
         self.pool_id = pool_id
@@ -232,68 +244,29 @@ class UserPoolDomain(CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.domain
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Cognito::UserPoolDomain"
+    def attributes(self) -> dict[str, str]:
+        return {"CloudFrontDistribution": f"{self.domain}.cloudfront.net"}
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "CloudFrontDistribution"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return {"CloudFrontDistribution": f"{self.domain}.cloudfront.net"}[attribute_name]
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> UserPoolDomain:
-        params = request("CreateUserPoolDomain", _properties(cloudformation_json))
-        _backend(account_id, region_name).create_user_pool_domain(
+    def _create(cls, props: dict[str, Any], backend: CognitoIdpBackend) -> UserPoolDomain:
+        params = request("CreateUserPoolDomain", props)
+        backend.create_user_pool_domain(
             params["UserPoolId"], params["Domain"], params.get("CustomDomainConfig")
         )
         return cls(params["UserPoolId"], params["Domain"])
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        original_resource: UserPoolDomain,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def _update(
+        cls, original: UserPoolDomain, props: dict[str, Any], backend: CognitoIdpBackend
     ) -> UserPoolDomain:
-        props = _properties(cloudformation_json)
-        if (props["UserPoolId"], props["Domain"]) == (
-            original_resource.pool_id,
-            original_resource.domain,
-        ):
-            return original_resource
-        _backend(account_id, region_name).delete_user_pool_domain(original_resource.domain)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
+        if (props["UserPoolId"], props["Domain"]) == (original.pool_id, original.domain):
+            return original
+        backend.delete_user_pool_domain(original.domain)
+        return cls._create(props, backend)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        _backend(account_id, region_name).delete_user_pool_domain(resource_name)
-
-    def is_created(self) -> bool:
-        return True
+    def _delete(cls, resource_name: str, backend: CognitoIdpBackend) -> None:
+        backend.delete_user_pool_domain(resource_name)
 
 
 def install() -> None:
