@@ -9,7 +9,6 @@ starts a `Gateway` when the first gateway test runs, and stops it at the end of 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
 import subprocess
@@ -21,6 +20,7 @@ import requests
 
 from devserver.stack import free_port
 from simulator import SimulatorServer
+from tests.support.tool_cache import cache_dir, install_lock
 from tests.support.wait import wait_until
 
 LITELLM_VERSION = "1.106.12"  # 1.107-1.110 pin proxy extras that PyPI does not serve here
@@ -34,19 +34,14 @@ class GatewayError(RuntimeError):
 
 
 def venv_dir() -> Path:
-    if os.environ.get("LITELLM_VENV"):
-        return Path(os.environ["LITELLM_VENV"])
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "sora-studio" / f"litellm-{LITELLM_VERSION}"
+    return cache_dir("LITELLM_VENV", f"litellm-{LITELLM_VERSION}")
 
 
 def install_litellm(root: Path) -> Path:
     """`litellm[proxy]` in its own venv, installed once (under a file lock) and reused."""
     exe = root / "bin" / "litellm"
     marker = root / ".installed"
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{root.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing right now
+    with install_lock(root):
         if exe.exists() and marker.exists() and marker.read_text().strip() == LITELLM_VERSION:
             return exe
         steps = [

@@ -13,7 +13,6 @@ runs. A failed install is a `VendorSdkError` (the test fails loudly, never skips
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -21,6 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support.tool_cache import cache_dir, install_lock
 
 OPENROUTER_SDK_VERSION = "1.3.19"  # `npm view @openrouter/sdk version` when this was written
 PACKAGE = "@openrouter/sdk"
@@ -33,10 +34,7 @@ class VendorSdkError(RuntimeError):
 
 
 def sdk_dir() -> Path:
-    if os.environ.get("OPENROUTER_SDK_DIR"):
-        return Path(os.environ["OPENROUTER_SDK_DIR"])
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "sora-studio" / f"openrouter-sdk-{OPENROUTER_SDK_VERSION}"
+    return cache_dir("OPENROUTER_SDK_DIR", f"openrouter-sdk-{OPENROUTER_SDK_VERSION}")
 
 
 def _tool(name: str) -> str:
@@ -58,9 +56,7 @@ def install_openrouter_sdk(root: Path) -> Path:
     """`@openrouter/sdk@<pinned>` in `root/node_modules`, installed once (under a file lock)
     and reused; returns `root`."""
     marker = root / ".installed"
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{root.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing right now
+    with install_lock(root):
         if (
             marker.exists()
             and marker.read_text().strip() == OPENROUTER_SDK_VERSION
