@@ -1,4 +1,13 @@
-"""The Videos API endpoints: turn parsed requests into responses using the store and renderer."""
+"""The Videos API endpoints: turn parsed requests into responses using the store and renderer.
+
+``POST /v1/videos/extensions`` continues a completed video (``video.id``) by ``seconds`` more
+with a new ``prompt``; like OpenAI's, the answer is a new video object whose content is the
+source clip and the new segment stitched together, so its ``seconds`` is the sum of both, and
+whose new segment opens on the source's last frame. A poll (``GET /v1/videos/{id}``) of a
+video still ``queued`` or ``in_progress`` carries ``openai-poll-after-ms``, the delay the
+official SDK's ``poll`` helper waits before asking again (a tenth of the job's render time
+here, 10 ms to 10 s).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ApiError, bad_request
-from .multipart import MultipartError, parse, parse_header
+from .multipart import MultipartError, Part, parse, parse_header
 from .ranges import RangeNotSatisfiable, byte_range
 from .render import VARIANTS, Media, Renderer, RenderError, RenderSpec
 from .store import Failure, Job, State, VideoStore, require_completed
 from .validation import (
+    MAX_EXTENDED_SECONDS,
+    Continuation,
     CreateParams,
     create_from_form,
     create_from_json,
+    extend_from_form,
+    extend_from_json,
     list_from_query,
     parse_size,
+    remix_from_form,
     remix_from_json,
 )
 
@@ -94,34 +108,58 @@ class VideosApi:
         self.renderer = renderer
 
     def create(self, request: Request) -> Response:
-        content_type, _ = parse_header(request.headers.get("content-type", ""))
-        if content_type == "multipart/form-data":
-            try:
-                parts = parse(request.body, request.headers["content-type"])
-            except MultipartError as exc:
-                raise bad_request(f"Invalid multipart/form-data body: {exc}.") from exc
-            params = create_from_form(parts)
-        elif content_type in ("application/json", ""):
-            params = create_from_json(_json_body(request.body))
-        else:
-            raise ApiError(
-                415,
-                f"Unsupported content type '{content_type}'; send application/json or "
-                "multipart/form-data.",
-                code="unsupported_media_type",
-            )
+        parts = _form(request)
+        params = (
+            create_from_json(_json_body(request.body)) if parts is None else create_from_form(parts)
+        )
         return self._start(params, remixed_from=None)
 
     def remix(self, request: Request) -> Response:
-        prompt = remix_from_json(_json_body(request.body))
+        parts = _form(request)
+        prompt = (
+            remix_from_json(_json_body(request.body)) if parts is None else remix_from_form(parts)
+        )
         source, state = self.store.get(request.params["video_id"])
         require_completed(source, state, "remix")
         params = CreateParams(prompt, source.model, source.size, source.seconds)
         return self._start(params, remixed_from=source.id)
 
+    def extend(self, request: Request) -> Response:
+        parts = _form(request)
+        wanted = (
+            extend_from_json(_json_body(request.body)) if parts is None else extend_from_form(parts)
+        )
+        source, state = self.store.get(wanted.video_id)
+        continuation = self.continuation(source, state, "extend")
+        total = continuation.seconds + int(wanted.seconds)
+        if total > MAX_EXTENDED_SECONDS:
+            raise bad_request(
+                f"Video '{source.id}' is {continuation.seconds} s long; an extension may bring it "
+                f"to at most {MAX_EXTENDED_SECONDS} s.",
+                param="seconds",
+            )
+        params = CreateParams(
+            wanted.prompt, source.model, source.size, str(total), extends=continuation
+        )
+        return self._start(params, remixed_from=None)
+
+    def continuation(self, source: Job, state: State, action: str) -> Continuation:
+        """The clip a new job continues: ``source``, which must be completed and unexpired."""
+        require_completed(source, state, action)
+        assert source.media is not None and state.expires_at is not None
+        if self.store.clock() >= state.expires_at:
+            raise bad_request(
+                f"The content of video '{source.id}' has expired; it cannot be extended.",
+                code="video_expired",
+            )
+        return Continuation(source.media.path("video"), int(source.seconds))
+
     def retrieve(self, request: Request) -> Response:
         job, state = self.store.get(request.params["video_id"])
-        return JsonResponse(200, video_object(job, state))
+        headers = {}
+        if not state.terminal:
+            headers["openai-poll-after-ms"] = str(self.store.poll_after_ms(job))
+        return JsonResponse(200, video_object(job, state), headers)
 
     def list(self, request: Request) -> Response:
         params = list_from_query(request.query)
@@ -198,14 +236,21 @@ class VideosApi:
 
     def _render(self, job: Job, params: CreateParams) -> None:
         width, height = parse_size(params.size)
-        reference = params.reference
+        reference, last, extends = params.reference, params.last_frame, params.extends
         spec = RenderSpec(
             prompt=params.prompt,
             width=width,
             height=height,
-            seconds=int(params.seconds),
+            seconds=int(params.seconds) - (extends.seconds if extends else 0),
             reference=reference.data if reference else None,
             reference_ext=reference.info.extension if reference else "png",
+            last_frame=last.data if last else None,
+            last_frame_ext=last.info.extension if last else "png",
+            references=tuple((image.data, image.info.extension) for image in params.references),
+            audio=params.audio,
+            seed=params.seed,
+            extend=extends.video if extends else None,
+            extend_seconds=extends.seconds if extends else 0,
         )
 
         def done(future: Any) -> None:
@@ -222,6 +267,23 @@ class VideosApi:
         except RenderError as exc:
             log.warning("render of %s not started: %s", job.id, exc)
             self.store.finish_render(job.id, None, RENDER_FAILURE)
+
+
+def _form(request: Request) -> list[Part] | None:
+    """The parts of a ``multipart/form-data`` body; None for a JSON one (or no type)."""
+    content_type, _ = parse_header(request.headers.get("content-type", ""))
+    if content_type == "multipart/form-data":
+        try:
+            return parse(request.body, request.headers["content-type"])
+        except MultipartError as exc:
+            raise bad_request(f"Invalid multipart/form-data body: {exc}.") from exc
+    if content_type in ("application/json", ""):
+        return None
+    raise ApiError(
+        415,
+        f"Unsupported content type '{content_type}'; send application/json or multipart/form-data.",
+        code="unsupported_media_type",
+    )
 
 
 def _json_body(body: bytes) -> object:

@@ -30,6 +30,9 @@ id                           secs   resolutions        sizes        frames      
 ``sim/text-only-like``       4      480p               null         null         no     no
 ============================ ====== ================== ============ ============ ====== =====
 
+``sim/veo-3.1-like`` takes every control at once: first and last frame, reference images,
+sound, a seed and ``previous_job_id`` (which every model takes).
+
 Pricing SKUs: ``per-video-second`` (the first resolution), ``per-video-second-<resolution>``,
 either with ``-audio`` appended for a job with sound, and ``generate`` (a flat price per
 video). ``usage.cost`` is ``price x duration`` with the most specific SKU the job matches.
@@ -42,13 +45,27 @@ blank ``prompt``, a missing ``model`` (404 for an unknown one, assumed), a ``dur
 disagrees with ``resolution``/``aspect_ratio``, a ``frame_type`` the model does not take (or
 given twice), an image that is not a ``data:`` URL of a PNG, JPEG or WebP (``https://`` URLs
 are accepted and not fetched), more than 4 image references (assumed limit), a non-boolean
-``generate_audio`` or a non-integer ``seed``. Every model takes image ``input_references``
+``generate_audio``, a ``seed`` that is not an integer from 0 to 4294967295 (assumed range) or
+a ``previous_job_id`` that is not a string. Every model takes image ``input_references``
 ("Image references are supported by all providers"); a ``seed`` or ``generate_audio`` a model
 cannot honour is ignored, as documented. Defaults: the first duration, resolution and aspect
-ratio of the model. The first-frame image is shown in the video's first half second; a last
-frame or reference images are validated but not drawn, and no audio track is rendered.
-``callback_url`` may be ``http://`` here (OpenRouter requires HTTPS) so loopback receivers
-work.
+ratio of the model. ``callback_url`` may be ``http://`` here (OpenRouter requires HTTPS) so
+loopback receivers work.
+
+What the video shows (the renderer's rules, :mod:`simulator.render`): the ``first_frame``
+image in its first half second, the ``last_frame`` image in its last half second, the
+``data:`` URL reference images as a strip of thumbnails along the bottom edge (only without
+``frame_images``: "if both are sent, frame_images wins"), and an AAC tone when the job has
+sound (``generate_audio`` on a model whose flag is true). A ``seed`` (on a model whose
+``seed`` flag is true) makes the frames a function of prompt, size, duration and seed: the
+same seed, the same bytes; another seed, other colours.
+
+``previous_job_id`` (from the vendor skill) continues a ``completed`` job of the same model:
+an unknown job is 404, another ``model`` 400, a job not completed (or whose content expired)
+409. The new job has the source's size (a ``size``/``resolution``/``aspect_ratio`` that
+disagrees is 400) and, assumed like OpenAI's and Veo's extensions, its content is the source
+clip followed by ``duration`` new seconds that open on the source's last frame; ``usage.cost``
+prices the new seconds only.
 
 Markers: ``[fail:create]`` answers 500, ``[fail:ratelimit]`` 429 with ``retry-after: 1``,
 ``[fail:credits]`` 402 (none of them creates a job); ``[fail:moderation]`` ends ``failed`` with
@@ -83,7 +100,7 @@ from .api import _file_response as file_response
 from .errors import ApiError
 from .images import ImageError, identify
 from .store import Job, State, VideoStore
-from .validation import MAX_PROMPT_CHARS, CreateParams, Reference
+from .validation import MAX_PROMPT_CHARS, Continuation, CreateParams, Reference
 from .webhooks import OpenRouterWebhookSender
 
 log = logging.getLogger("simulator.openrouter")
@@ -107,8 +124,10 @@ CREATE_FIELDS = frozenset(
         "seed",
         "callback_url",
         "provider",
+        "previous_job_id",
     }
 )
+MAX_SEED = 4_294_967_295
 STATUS = {"queued": "pending", "in_progress": "in_progress", "completed": "completed"}
 SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}
@@ -299,6 +318,11 @@ class Submission:
     audio: bool
     first_frame: Reference | None
     callback_url: str | None
+    last_frame: Reference | None = None
+    references: tuple[Reference, ...] = ()
+    seed: int | None = None
+    previous_job_id: str | None = None
+    shape_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -382,12 +406,19 @@ class OpenRouterApi:
                 402, "Insufficient credits. Add more using https://openrouter.ai/credits"
             )
         origin = self._request_origin(request)
+        extends, size, resolution = self._continuation(submission)
+        seconds = submission.duration + (extends.seconds if extends else 0)
         create = CreateParams(
             submission.prompt,
             submission.model.id,
-            submission.size,
-            str(submission.duration),
+            size,
+            str(seconds),
             submission.first_frame,
+            last_frame=submission.last_frame,
+            references=submission.references,
+            audio=submission.audio,
+            seed=submission.seed,
+            extends=extends,
         )
         with self._lock:
             created = self.videos._start(create, remixed_from=None)
@@ -397,9 +428,7 @@ class OpenRouterApi:
                 model=submission.model,
                 origin=origin,
                 callback_url=submission.callback_url,
-                cost=submission.model.cost(
-                    submission.duration, submission.resolution, submission.audio
-                ),
+                cost=submission.model.cost(submission.duration, resolution, submission.audio),
                 generation_id="gen-" + hashlib.sha256(job_id.encode()).hexdigest()[:24],
             )
         return JsonResponse(
@@ -454,6 +483,32 @@ class OpenRouterApi:
         self.webhooks.send(url, event, f"{job.id}-{body['status']}")
 
     # --- helpers --------------------------------------------------------------------------
+    def _continuation(self, submission: Submission) -> tuple[Continuation | None, str, str]:
+        """``(the clip previous_job_id names, size, resolution)`` of the new job, checked as
+        the vendor skill describes; without one, ``(None, ...)`` of the submission."""
+        if submission.previous_job_id is None:
+            return None, submission.size, submission.resolution
+        source, state, record = self._job(submission.previous_job_id)
+        if record.model.id != submission.model.id:
+            raise _invalid(
+                f"previous_job_id {source.id} was made by {record.model.id}, not "
+                f"{submission.model.id}: a job continues on its own model."
+            )
+        if state.status != "completed" or state.expires_at is None:
+            raise OpenRouterError(
+                409, f"Job {source.id} is not completed (status '{_status(state)}')."
+            )
+        if self.store.clock() >= state.expires_at:
+            raise OpenRouterError(409, f"The content of job {source.id} has expired.")
+        if submission.shape_given and submission.size != source.size:
+            raise _invalid(
+                f"Job {source.id} is {source.size}: a continuation keeps its size, not "
+                f"{submission.size}."
+            )
+        shape = resolution_of(source.size)
+        resolution = shape[0] if shape else submission.resolution
+        return self.videos.continuation(source, state, "extend"), source.size, resolution
+
     def _job_body(self, job: Job, state: State, record: _Record) -> dict[str, Any]:
         status = _status(state)
         body: dict[str, Any] = {
@@ -562,14 +617,18 @@ def parse_submission(payload: object, models: Mapping[str, SimModel]) -> Submiss
         )
     resolution, size = _shape(payload, model)
     audio = _boolean(payload, "generate_audio", bool(model.generate_audio))
-    if "seed" in payload and (
-        isinstance(payload["seed"], bool) or not isinstance(payload["seed"], int)
+    seed = payload.get("seed")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
     ):
-        raise _invalid("seed must be an integer.")
+        raise _invalid(f"seed must be an integer from 0 to {MAX_SEED}.")
     frames = _frame_images(payload.get("frame_images"), model)
-    _input_references(payload.get("input_references"))
+    references = _input_references(payload.get("input_references"))
     if not isinstance(payload.get("provider", {}), dict):
         raise _invalid("provider must be an object.")
+    previous = payload.get("previous_job_id")
+    if previous is not None and (not isinstance(previous, str) or not previous):
+        raise _invalid("previous_job_id must be a non-empty string.")
     return Submission(
         model=model,
         prompt=prompt,
@@ -579,6 +638,11 @@ def parse_submission(payload: object, models: Mapping[str, SimModel]) -> Submiss
         audio=audio and model.generate_audio is True,
         first_frame=frames.get("first_frame"),
         callback_url=_callback_url(payload.get("callback_url")),
+        last_frame=frames.get("last_frame"),
+        references=() if frames else references,  # "frame_images wins"
+        seed=seed if model.seed is True else None,
+        previous_job_id=previous,
+        shape_given=any(name in payload for name in ("size", "resolution", "aspect_ratio")),
     )
 
 
@@ -631,18 +695,22 @@ def _frame_images(value: object, model: SimModel) -> dict[str, Reference | None]
     return frames
 
 
-def _input_references(value: object) -> None:
+def _input_references(value: object) -> tuple[Reference, ...]:
+    """The ``data:`` URL images among the references (remote URLs are not fetched)."""
     if value is None:
-        return
+        return ()
     if not isinstance(value, list):
         raise _invalid("input_references must be an array.")
     images = 0
+    found: list[Reference] = []
     for index, item in enumerate(value):
         where = f"input_references[{index}]"
         kind = item.get("type") if isinstance(item, dict) else None
         if kind == "image_url":
             images += 1
-            _image(item, where)
+            image = _image(item, where)
+            if image is not None:
+                found.append(image)
         elif kind in ("audio_url", "video_url"):
             media = item.get(kind) if isinstance(item, dict) else None
             if not isinstance(media, dict) or not isinstance(media.get("url"), str):
@@ -651,6 +719,7 @@ def _input_references(value: object) -> None:
             raise _invalid(f"{where}.type must be 'image_url', 'audio_url' or 'video_url'.")
     if images > MAX_REFERENCE_IMAGES:
         raise _invalid(f"At most {MAX_REFERENCE_IMAGES} reference images are allowed.")
+    return tuple(found)
 
 
 def _image(item: Mapping[str, Any], where: str) -> Reference | None:

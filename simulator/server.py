@@ -34,10 +34,11 @@ log = logging.getLogger("simulator.server")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 WATCH_INTERVAL_SECONDS = 0.2
-STAT_KEYS = ("create", "retrieve", "content", "delete", "remix", "list")
+STAT_KEYS = ("create", "retrieve", "content", "delete", "remix", "list", "extend")
 _ID = r"(?P<video_id>[^/]+)"
 ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
     (re.compile(r"/v1/videos"), {"GET": "list", "POST": "create"}),
+    (re.compile(r"/v1/videos/extensions"), {"POST": "extend"}),  # before the {id} route
     (re.compile(rf"/v1/videos/{_ID}"), {"GET": "retrieve", "DELETE": "delete"}),
     (re.compile(rf"/v1/videos/{_ID}/remix"), {"POST": "remix"}),
     (re.compile(rf"/v1/videos/{_ID}/content"), {"GET": "content"}),

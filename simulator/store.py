@@ -172,6 +172,12 @@ class VideoStore:
         self._announce(pending)
         return sum(1 for _, state in pending if not state.terminal)
 
+    def poll_after_ms(self, job: Job) -> int:
+        """How long a client should wait before polling ``job`` again: a tenth of its render
+        time, 10 ms to 10 s (sent as ``openai-poll-after-ms``)."""
+        wall_ms = render_wall_seconds(int(job.seconds), self.speed) * 1000
+        return max(10, min(10_000, round(wall_ms / 10)))
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._jobs)

@@ -1,10 +1,19 @@
-"""Request validation for the Videos API: the model catalog and every 400 it implies."""
+"""Request validation for the Videos API: the model catalog and every 400 it implies.
+
+Where the official ``openai`` SDK and OpenAI's published spec say so: ``limit`` is 0 to 100;
+the dated ids ``sora-2-2025-10-06``, ``sora-2-2025-12-08`` (as ``sora-2``) and
+``sora-2-pro-2025-10-06`` (as ``sora-2-pro``) take their base model's sizes and seconds; a remix
+body may be JSON or ``multipart/form-data``; ``POST /videos/extensions`` takes ``prompt``,
+``seconds`` (the new segment: 4, 8, 12, 16 or 20) and ``video`` (``{"id": ...}``, in a
+multipart body the field ``video[id]``, as the SDK sends it), JSON or multipart.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import ApiError, bad_request
 from .images import ImageError, ImageInfo, identify
@@ -15,10 +24,17 @@ DEFAULT_MODEL = "sora-2"
 DEFAULT_SIZE = "720x1280"
 DEFAULT_SECONDS = "4"
 SORA_SECONDS = ("4", "8", "12")
+SORA_2_SIZES = ("720x1280", "1280x720")
+SORA_2_PRO_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 SORA_SIZES: dict[str, tuple[str, ...]] = {
-    "sora-2": ("720x1280", "1280x720"),
-    "sora-2-pro": ("720x1280", "1280x720", "1024x1792", "1792x1024"),
+    "sora-2": SORA_2_SIZES,
+    "sora-2-2025-10-06": SORA_2_SIZES,
+    "sora-2-2025-12-08": SORA_2_SIZES,
+    "sora-2-pro": SORA_2_PRO_SIZES,
+    "sora-2-pro-2025-10-06": SORA_2_PRO_SIZES,
 }
+EXTENSION_SECONDS = ("4", "8", "12", "16", "20")
+MAX_EXTENDED_SECONDS = 120  # assumed: OpenAI documents no limit on a stitched total
 # Models a gateway may serve (Veo, Runway...): any even WxH within these bounds, 1-20 s.
 OTHER_MIN_SIDE, OTHER_MAX_SIDE = 16, 1920
 OTHER_MIN_SECONDS, OTHER_MAX_SECONDS = 1, 20
@@ -36,12 +52,35 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Continuation:
+    """The clip an extension continues: its MP4 and its length in seconds."""
+
+    video: Path
+    seconds: int
+
+
+@dataclass(frozen=True)
 class CreateParams:
+    """A job to create. ``seconds`` is the job's whole length: for an extension (``extends``)
+    that is the source's seconds plus the new segment's."""
+
     prompt: str
     model: str
     size: str
     seconds: str
     reference: Reference | None = None
+    last_frame: Reference | None = None
+    references: tuple[Reference, ...] = ()
+    audio: bool = False
+    seed: int | None = None
+    extends: Continuation | None = None
+
+
+@dataclass(frozen=True)
+class ExtendParams:
+    prompt: str
+    seconds: str
+    video_id: str
 
 
 @dataclass(frozen=True)
@@ -82,12 +121,52 @@ def remix_from_json(body: object) -> str:
     return _prompt(fields)
 
 
+def remix_from_form(parts: list[Part]) -> str:
+    return remix_from_json(_text_fields(parts))
+
+
+def extend_from_json(body: object) -> ExtendParams:
+    fields = _object(body)
+    _reject_unknown(fields, ("prompt", "seconds", "video"))
+    video = fields.get("video")
+    if video is None:
+        raise _missing("video")
+    if not isinstance(video, dict):
+        raise ApiError(
+            400,
+            f"Invalid type for 'video': expected an object, but got {_kind(video)} instead.",
+            param="video",
+            code="invalid_type",
+        )
+    _reject_unknown({f"video.{k}": v for k, v in video.items()}, ("video.id",))
+    if video.get("id") is None:
+        raise _missing("video.id")
+    video_id = _string(video, "id", "")
+    prompt = _prompt(fields)
+    if fields.get("seconds") is None:
+        raise _missing("seconds")
+    return ExtendParams(prompt, _string(fields, "seconds", "", allowed=EXTENSION_SECONDS), video_id)
+
+
+def extend_from_form(parts: list[Part]) -> ExtendParams:
+    if any(part.name == "video" and part.filename is not None for part in parts):
+        raise bad_request(
+            "This simulator extends its own videos only: send 'video[id]', not an upload.",
+            param="video",
+        )
+    fields: dict[str, object] = dict(_text_fields(parts))
+    video_id = fields.pop("video[id]", None)
+    if video_id is not None:
+        fields["video"] = {"id": video_id}
+    return extend_from_json(fields)
+
+
 def list_from_query(query: Mapping[str, list[str]]) -> ListParams:
     _reject_unknown(query, ("limit", "after", "order"))
     limit_text = _single(query, "limit") or "20"
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+    if not limit_text.isdigit() or not 0 <= int(limit_text) <= 100:
         raise bad_request(
-            f"Invalid 'limit': expected an integer between 1 and 100, but got '{limit_text}'.",
+            f"Invalid 'limit': expected an integer between 0 and 100, but got '{limit_text}'.",
             param="limit",
         )
     order = _single(query, "order") or "desc"
@@ -118,14 +197,28 @@ def _allowed_seconds(model: str) -> tuple[str, ...] | None:
     return SORA_SECONDS if model in SORA_SIZES else None
 
 
+def _missing(name: str) -> ApiError:
+    return ApiError(
+        400,
+        f"Missing required parameter: '{name}'.",
+        param=name,
+        code="missing_required_parameter",
+    )
+
+
+def _text_fields(parts: list[Part]) -> dict[str, object]:
+    """The text fields of a multipart body (a duplicate is a 400)."""
+    fields: dict[str, object] = {}
+    for part in parts:
+        if part.name in fields:
+            raise bad_request(f"Duplicate parameter: '{part.name}'.", param=part.name)
+        fields[part.name] = part.text()
+    return fields
+
+
 def _prompt(fields: Mapping[str, object]) -> str:
     if "prompt" not in fields or fields["prompt"] is None:
-        raise ApiError(
-            400,
-            "Missing required parameter: 'prompt'.",
-            param="prompt",
-            code="missing_required_parameter",
-        )
+        raise _missing("prompt")
     prompt = _string(fields, "prompt", "")
     if not prompt.strip():
         raise ApiError(

@@ -13,6 +13,23 @@ Auth is ``x-goog-api-key`` (or ``?key=``); every error is Google's envelope
 ``[fail:create]`` answers 500 INTERNAL, ``[fail:ratelimit]`` 429 with ``retry-after: 1`` and a
 ``RetryInfo`` detail, ``[fail:moderation]`` finishes with ``raiMediaFilteredReasons`` and no
 video, ``[fail:render]`` finishes with an operation ``error``.
+
+Every model id takes every input (the model in the path is echoed, not checked). The instance:
+``prompt``; ``image`` (the first frame) and ``lastFrame`` (the last frame), each
+``{bytesBase64Encoded, mimeType}``; ``referenceImages``, up to 3 of ``{image: {...},
+referenceType: "asset" | "style"}``; ``video``, the ``{uri}`` of a video this simulator made
+(the ``generatedSamples[].video`` of an earlier operation), to extend it. ``parameters`` also
+take ``generateAudio`` (a boolean, default false here) and ``seed`` (0 to 4294967295); those
+two are Vertex AI's documented names, assumed the same on the Gemini API. What the video shows:
+the first frame in its first half second, the last frame in its last half second, the
+reference images as a strip of thumbnails along the bottom edge, an AAC tone with
+``generateAudio``; a seed makes the same frames for the same prompt, size, duration and seed.
+
+An extension (``video``), as Google documents Veo's: the source must be a completed 720p video
+of at most 141 s; it adds ``EXTENSION_SECONDS`` (7) seconds (``durationSeconds``, if sent,
+must be 7) at 720p (``resolution``, if sent, must be ``720p``) and the answer is one video,
+the source followed by the new seconds, which open on the source's last frame. ``image`` and
+``lastFrame`` cannot be combined with ``video``.
 """
 
 from __future__ import annotations
@@ -27,13 +44,14 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .api import MARKER_CREATE, MARKER_RATELIMIT, JsonResponse, Request, Response, VideosApi
 from .api import _file_response as file_response
 from .errors import ApiError
 from .images import ImageError, identify
-from .store import VideoStore
+from .store import Job, State, VideoStore
 from .validation import MAX_PROMPT_CHARS, CreateParams, Reference
 
 log = logging.getLogger("simulator.veo")
@@ -64,13 +82,23 @@ PARAMETERS = (
     "negativePrompt",
     "personGeneration",
     "sampleCount",
+    "generateAudio",
+    "seed",
 )
+INSTANCE_FIELDS = ("prompt", "image", "lastFrame", "referenceImages", "video")
+MAX_REFERENCE_IMAGES = 3
+REFERENCE_TYPES = ("asset", "style")
+MAX_SEED = 4_294_967_295
+EXTENSION_SECONDS = 7
+MAX_EXTENSION_SOURCE_SECONDS = 141
+EXTENSION_SIZES = ("1280x720", "720x1280")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 RAI_REASON = (
     "Your prompt or the generated video was blocked by our safety filters (support code 58061214)."
 )
 _MODEL = r"(?P<model>[A-Za-z0-9][A-Za-z0-9._-]{0,127})"
 _ID = r"(?P<op>[A-Za-z0-9_-]{1,128})"
+_VIDEO_URI = re.compile(rf"(?:^|/)files/{_ID}(?::download)?(?:\?.*)?$")
 ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(rf"/v1beta/models/{_MODEL}:predictLongRunning"), "create"),
     ("GET", re.compile(rf"/v1beta/models/{_MODEL}/operations/{_ID}"), "operation"),
@@ -108,6 +136,22 @@ class VeoError(Exception):
 
 def _invalid(message: str) -> VeoError:
     return VeoError(400, message)
+
+
+@dataclass(frozen=True)
+class VeoRequest:
+    """A validated ``predictLongRunning`` body; ``video_uri`` asks for an extension."""
+
+    prompt: str
+    size: str
+    seconds: int
+    image: Reference | None
+    last_frame: Reference | None = None
+    references: tuple[Reference, ...] = ()
+    audio: bool = False
+    seed: int | None = None
+    video_uri: str | None = None
+    explicit_resolution: bool = False
 
 
 class VeoApi:
@@ -157,8 +201,8 @@ class VeoApi:
     # --- endpoints ------------------------------------------------------------------------
     def create(self, request: Request, params: dict[str, str]) -> Response:
         model = params["model"]
-        prompt, size, seconds, reference = _parse_create(request.body)
-        marker_text = prompt.lower()
+        veo = parse_request(request.body)
+        marker_text = veo.prompt.lower()
         if MARKER_CREATE in marker_text:
             raise VeoError(500, "An internal error has occurred. Please retry.")
         if MARKER_RATELIMIT in marker_text:
@@ -168,9 +212,7 @@ class VeoApi:
                 details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}],
                 headers={"retry-after": "1"},
             )
-        created = self.videos._start(
-            CreateParams(prompt, model, size, str(seconds), reference), remixed_from=None
-        )
+        created = self.videos._start(self._create_params(model, veo), remixed_from=None)
         assert isinstance(created, JsonResponse)
         return JsonResponse(200, {"name": f"models/{model}/operations/{created.body['id']}"})
 
@@ -223,6 +265,50 @@ class VeoApi:
         return file_response(job.media, "video", request.headers.get("range"))
 
     # --- helpers --------------------------------------------------------------------------
+    def _create_params(self, model: str, veo: VeoRequest) -> CreateParams:
+        size, seconds, extends = veo.size, veo.seconds, None
+        if veo.video_uri is not None:
+            source, state = self._extension_source(veo)
+            extends = self.videos.continuation(source, state, "extend")
+            size, seconds = source.size, extends.seconds + EXTENSION_SECONDS
+        return CreateParams(
+            veo.prompt,
+            model,
+            size,
+            str(seconds),
+            veo.image,
+            last_frame=veo.last_frame,
+            references=veo.references,
+            audio=veo.audio,
+            seed=veo.seed,
+            extends=extends,
+        )
+
+    def _extension_source(self, veo: VeoRequest) -> tuple[Job, State]:
+        """The completed video ``instances[0].video.uri`` names, checked for an extension."""
+        assert veo.video_uri is not None
+        match = _VIDEO_URI.search(veo.video_uri)
+        if match is None:
+            raise _invalid("instances[0].video.uri is not the uri of a video made by this server.")
+        try:
+            source, state = self.store.get(match["op"])
+        except ApiError as exc:
+            raise VeoError(404, f"Video {match['op']} not found.") from exc
+        if state.status != "completed" or state.expires_at is None:
+            raise _invalid(f"Video {source.id} is not ready to extend (it is {state.status}).")
+        if self.clock() >= state.expires_at:
+            raise _invalid(f"Video {source.id} has expired and can no longer be extended.")
+        if source.size not in EXTENSION_SIZES:
+            raise _invalid(f"Only 720p videos can be extended; {source.id} is {source.size}.")
+        if int(source.seconds) > MAX_EXTENSION_SOURCE_SECONDS:
+            raise _invalid(
+                f"Only videos of at most {MAX_EXTENSION_SOURCE_SECONDS} s can be extended; "
+                f"{source.id} is {source.seconds} s long."
+            )
+        if veo.explicit_resolution and veo.size not in EXTENSION_SIZES:
+            raise _invalid("Video extension is 720p only.")
+        return source, state
+
     def _route(self, request: Request) -> tuple[str, dict[str, str]]:
         for method, pattern, endpoint in ROUTES:
             match = pattern.fullmatch(request.path)
@@ -274,22 +360,25 @@ class VeoApi:
 
 
 def _parse_create(body: bytes) -> tuple[str, str, int, Reference | None]:
+    """``(prompt, size, seconds, first-frame image)`` of a body (see :func:`parse_request`)."""
+    veo = parse_request(body)
+    return veo.prompt, veo.size, veo.seconds, veo.image
+
+
+def parse_request(body: bytes) -> VeoRequest:
+    """Validate a ``predictLongRunning`` body (every input the module docstring lists)."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _invalid("Invalid JSON payload received.") from exc
     if not isinstance(payload, dict):
         raise _invalid("Invalid JSON payload received: expected an object.")
-    unknown = [k for k in payload if k not in ("instances", "parameters")]
-    if unknown:
-        raise _invalid(f'Invalid JSON payload received. Unknown name "{unknown[0][:64]}".')
+    _reject_unknown(payload, ("instances", "parameters"))
     instances = payload.get("instances")
     if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
         raise _invalid("instances must be a list holding exactly one instance.")
     instance = instances[0]
-    extra = [k for k in instance if k not in ("prompt", "image")]
-    if extra:
-        raise _invalid(f'Invalid JSON payload received. Unknown name "{extra[0][:64]}".')
+    _reject_unknown(instance, INSTANCE_FIELDS)
     prompt = instance.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise _invalid("instances[0].prompt is required and must be a non-empty string.")
@@ -298,9 +387,7 @@ def _parse_create(body: bytes) -> tuple[str, str, int, Reference | None]:
     parameters = payload.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise _invalid("parameters must be an object.")
-    for name in parameters:
-        if name not in PARAMETERS:
-            raise _invalid(f'Invalid JSON payload received. Unknown name "{name[:64]}".')
+    _reject_unknown(parameters, PARAMETERS)
     aspect = parameters.get("aspectRatio", "16:9")
     resolution = parameters.get("resolution", "720p")
     if (aspect, resolution) not in SIZES:
@@ -308,34 +395,99 @@ def _parse_create(body: bytes) -> tuple[str, str, int, Reference | None]:
             f"Unsupported aspectRatio/resolution {aspect!r}/{resolution!r}: use 16:9 or 9:16 "
             "at 720p, 1080p or 4k."
         )
-    seconds = _seconds(parameters.get("durationSeconds", 8))
-    if resolution != "720p" and seconds != 8:
+    video_uri = _video_uri(instance.get("video"))
+    default_seconds = 8 if video_uri is None else EXTENSION_SECONDS
+    seconds = _seconds(parameters.get("durationSeconds", default_seconds), video_uri is not None)
+    if video_uri is None and resolution != "720p" and seconds != 8:
         raise _invalid(f"{resolution} videos must be 8 seconds long.")
     if parameters.get("sampleCount", 1) != 1:
         raise _invalid("This simulator makes one video per request (sampleCount 1).")
-    size = SIZES[(aspect, resolution)]
-    return prompt, size, seconds, _reference(instance.get("image"))
+    audio = parameters.get("generateAudio", False)
+    if not isinstance(audio, bool):
+        raise _invalid("parameters.generateAudio must be a boolean.")
+    seed = parameters.get("seed")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
+    ):
+        raise _invalid(f"parameters.seed must be an integer from 0 to {MAX_SEED}.")
+    image = _reference(instance.get("image"))
+    last_frame = _reference(instance.get("lastFrame"), "instances[0].lastFrame")
+    if video_uri is not None and (image or last_frame):
+        raise _invalid("instances[0].video cannot be combined with image or lastFrame.")
+    return VeoRequest(
+        prompt=prompt,
+        size=SIZES[(aspect, resolution)],
+        seconds=seconds,
+        image=image,
+        last_frame=last_frame,
+        references=_reference_images(instance.get("referenceImages")),
+        audio=audio,
+        seed=seed,
+        video_uri=video_uri,
+        explicit_resolution="resolution" in parameters,
+    )
 
 
-def _seconds(value: object) -> int:
+def _reject_unknown(fields: dict[str, Any], known: tuple[str, ...]) -> None:
+    unknown = [name for name in fields if name not in known]
+    if unknown:
+        raise _invalid(f'Invalid JSON payload received. Unknown name "{str(unknown[0])[:64]}".')
+
+
+def _video_uri(video: object) -> str | None:
+    if video is None:
+        return None
+    if not isinstance(video, dict) or set(video) - {"uri", "mimeType"}:
+        raise _invalid("instances[0].video must be {uri} (a video from an earlier operation).")
+    uri = video.get("uri")
+    if not isinstance(uri, str) or not uri:
+        raise _invalid("instances[0].video.uri must be a non-empty string.")
+    return uri
+
+
+def _reference_images(value: object) -> tuple[Reference, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_REFERENCE_IMAGES:
+        raise _invalid(
+            f"instances[0].referenceImages must be a list of at most {MAX_REFERENCE_IMAGES}."
+        )
+    images: list[Reference] = []
+    for index, item in enumerate(value):
+        where = f"instances[0].referenceImages[{index}]"
+        if not isinstance(item, dict) or set(item) - {"image", "referenceType"}:
+            raise _invalid(f"{where} must be {{image, referenceType}}.")
+        if item.get("referenceType", "asset") not in REFERENCE_TYPES:
+            raise _invalid(f"{where}.referenceType must be 'asset' or 'style'.")
+        image = _reference(item.get("image"), f"{where}.image")
+        if image is None:
+            raise _invalid(f"{where}.image is required.")
+        images.append(image)
+    return tuple(images)
+
+
+def _seconds(value: object, extension: bool = False) -> int:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value not in DURATIONS:
-        raise _invalid(f"durationSeconds must be one of 4, 6 or 8, got {value!r}.")
+    allowed = (EXTENSION_SECONDS,) if extension else DURATIONS
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        wanted = f"{EXTENSION_SECONDS} for an extension" if extension else "one of 4, 6 or 8"
+        raise _invalid(f"durationSeconds must be {wanted}, got {value!r}.")
     return value
 
 
-def _reference(image: object) -> Reference | None:
+def _reference(image: object, name: str = "instances[0].image") -> Reference | None:
+    """An inline image `{bytesBase64Encoded, mimeType}` (``name`` says which, for errors)."""
     if image is None:
         return None
     if not isinstance(image, dict) or set(image) - {"bytesBase64Encoded", "mimeType"}:
-        raise _invalid("instances[0].image must be {bytesBase64Encoded, mimeType}.")
+        raise _invalid(f"{name} must be {{bytesBase64Encoded, mimeType}}.")
     try:
         data = base64.b64decode(str(image.get("bytesBase64Encoded") or ""), validate=True)
         info = identify(data)
     except (binascii.Error, ImageError) as exc:
-        raise _invalid("instances[0].image is not a base64 JPEG, PNG or WebP image.") from exc
+        raise _invalid(f"{name} is not a base64 JPEG, PNG or WebP image.") from exc
     mime = image.get("mimeType")
     if mime not in IMAGE_TYPES or mime != info.mime:
-        raise _invalid(f"instances[0].image.mimeType must be the image's type ({info.mime}).")
+        raise _invalid(f"{name}.mimeType must be the image's type ({info.mime}).")
     return Reference(data, info)

@@ -210,6 +210,7 @@ def test_stats_and_requests_are_recorded(api: Client, sim) -> None:
         "delete": 0,
         "remix": 0,
         "list": 1,
+        "extend": 0,
     }
     assert sim.requests == [
         ("POST", "/v1/videos"),

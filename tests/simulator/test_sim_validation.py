@@ -146,7 +146,7 @@ def test_malformed_multipart_is_400(api: Client, sim) -> None:
 
 def test_list_query_is_validated(api: Client) -> None:
     for params, param in (
-        ({"limit": "0"}, "limit"),
+        ({"limit": "-1"}, "limit"),
         ({"limit": "101"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"order": "newest"}, "order"),
