@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -13,6 +14,9 @@ from chalicelib import runtime
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_VERTEX_LOCATION = "us-central1"
+DEFAULT_VERTEX_TOKEN_URL = "https://oauth2.googleapis.com/token"
+DEFAULT_VERTEX_GCS_BASE_URL = "https://storage.googleapis.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AUTH_MODES = ("none", "token", "cognito")
 
@@ -61,6 +65,48 @@ def _choice(env: dict[str, str], name: str, default: str, choices: tuple[str, ..
     return value
 
 
+_VERTEX_LOCATION = re.compile(r"[a-z]+(?:-[a-z0-9]+)+|global")
+_VERTEX_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+
+
+def vertex_host(location: str) -> str:
+    """Vertex AI's regional host (`global` has none)."""
+    return (
+        "aiplatform.googleapis.com"
+        if location == "global"
+        else f"{location}-aiplatform.googleapis.com"
+    )
+
+
+def _vertex_settings(env: dict[str, str]) -> dict[str, str]:
+    """VERTEX_*: Veo on Vertex AI (project, location, endpoints, credentials)."""
+    location = env.get("VERTEX_LOCATION", "").strip() or DEFAULT_VERTEX_LOCATION
+    if not _VERTEX_LOCATION.fullmatch(location):
+        raise SettingsError(
+            f"VERTEX_LOCATION must be a region such as us-central1, got {location!r}"
+        )
+    project = env.get("VERTEX_PROJECT", "").strip()
+    if project and not _VERTEX_PROJECT.fullmatch(project):
+        raise SettingsError(f"VERTEX_PROJECT must be a Google Cloud project id, got {project!r}")
+    storage = env.get("VERTEX_STORAGE_URI", "").strip()
+    if storage and not re.fullmatch(r"gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/\S*)?", storage):
+        raise SettingsError(f"VERTEX_STORAGE_URI must be gs://BUCKET/PREFIX/, got {storage!r}")
+    api_key = env.get("VERTEX_API_KEY", "").strip()
+    if any(ch.isspace() for ch in api_key):
+        raise SettingsError("VERTEX_API_KEY must not contain spaces or line breaks")
+    return {
+        "vertex_project": project,
+        "vertex_location": location,
+        "vertex_base_url": _url(env, "VERTEX_BASE_URL", f"https://{vertex_host(location)}"),
+        "vertex_token_url": _url(env, "VERTEX_TOKEN_URL", DEFAULT_VERTEX_TOKEN_URL),
+        "vertex_gcs_base_url": _url(env, "VERTEX_GCS_BASE_URL", DEFAULT_VERTEX_GCS_BASE_URL),
+        "vertex_storage_uri": storage.rstrip("/") + "/" if storage else "",
+        "vertex_service_account_json": env.get("VERTEX_SERVICE_ACCOUNT_JSON", "").strip(),
+        "vertex_service_account_param": env.get("VERTEX_SERVICE_ACCOUNT_PARAM", "").strip(),
+        "vertex_api_key": api_key,
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str = "local"
@@ -83,6 +129,15 @@ class Settings:
     openrouter_webhook_secret: str = field(default="", repr=False)
     openrouter_webhook_secret_param: str = ""
     openrouter_callback_url: str = ""
+    vertex_project: str = ""  # else the service-account key's project_id
+    vertex_location: str = DEFAULT_VERTEX_LOCATION
+    vertex_base_url: str = f"https://{DEFAULT_VERTEX_LOCATION}-aiplatform.googleapis.com"
+    vertex_token_url: str = DEFAULT_VERTEX_TOKEN_URL
+    vertex_gcs_base_url: str = DEFAULT_VERTEX_GCS_BASE_URL
+    vertex_storage_uri: str = ""  # gs://bucket/prefix/: results in Cloud Storage, else inline
+    vertex_service_account_json: str = field(default="", repr=False)
+    vertex_service_account_param: str = ""
+    vertex_api_key: str = field(default="", repr=False)
     catalog_refresh_seconds: int = 3600
     poll_interval_seconds: int = 5
     pending_timeout_seconds: int = 3600
@@ -162,6 +217,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         openrouter_webhook_secret=env.get("OPENROUTER_WEBHOOK_SECRET", "").strip(),
         openrouter_webhook_secret_param=env.get("OPENROUTER_WEBHOOK_SECRET_PARAM", "").strip(),
         openrouter_callback_url=callback_url,
+        **_vertex_settings(env),
         catalog_refresh_seconds=_int(env, "CATALOG_REFRESH_SECONDS", 3600, 60, 7 * 86400),
         poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", 5, 1, 3600),
         pending_timeout_seconds=_int(env, "PENDING_TIMEOUT_SECONDS", 3600, 60, 7 * 86400),

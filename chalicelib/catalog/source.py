@@ -2,7 +2,8 @@
 
 `MODEL_CATALOG_JSON` replaces everything. Otherwise each configured upstream adds its models,
 the first one giving the default: OpenRouter the last good listing the refresher stored
-(`catalog.refresh`), narrowed by `OPENROUTER_MODELS`; the `/v1/videos` protocol its presets.
+(`catalog.refresh`), narrowed by `OPENROUTER_MODELS`; the `/v1/videos` protocol its presets;
+Veo on Vertex AI its two GA models.
 The stored listing is read at most once per `LISTING_CACHE_SECONDS` per process, so a cold
 start reads one item and no request waits on the upstream.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from chalicelib import runtime
 from chalicelib.catalog import store
-from chalicelib.catalog.presets import OPENAI_PRESETS
+from chalicelib.catalog.presets import OPENAI_PRESETS, VERTEX_PRESETS
 from chalicelib.catalog.spec import Catalog, build_catalog
 from chalicelib.config import Settings, get_settings
 from chalicelib.secrets import is_set
@@ -35,6 +36,12 @@ def openrouter_configured(settings: Settings) -> bool:
 
 def openai_configured(settings: Settings) -> bool:
     return is_set(settings.videos_api_key, settings.videos_api_key_param)
+
+
+def vertex_configured(settings: Settings) -> bool:
+    """A service-account key (given or stored in SSM) or a Vertex API key."""
+    account = is_set(settings.vertex_service_account_json, settings.vertex_service_account_param)
+    return account or bool(settings.vertex_api_key)
 
 
 def listed_providers(settings: Settings) -> list[str]:
@@ -58,6 +65,8 @@ def load_catalog(settings: Settings) -> Catalog:
         models += _openrouter_models(settings)
     if openai_configured(settings):
         models += OPENAI_PRESETS
+    if vertex_configured(settings):
+        models += VERTEX_PRESETS
     return build_catalog(models)
 
 

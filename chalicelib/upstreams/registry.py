@@ -49,6 +49,22 @@ def openrouter_key(settings: Settings) -> str:
     )
 
 
+def vertex_credentials(settings: Settings) -> tuple[str, str]:
+    """(service-account key JSON, Vertex API key) for Veo on Vertex AI; the key JSON wins."""
+    try:
+        account = resolve(
+            settings.vertex_service_account_json, settings.vertex_service_account_param
+        )
+    except SecretError as exc:
+        raise UpstreamNotConfigured(str(exc)) from None
+    if not account and not settings.vertex_api_key:
+        raise UpstreamNotConfigured(
+            "No Google Cloud credentials for Veo on Vertex AI: set VERTEX_SERVICE_ACCOUNT_JSON "
+            "(or VERTEX_SERVICE_ACCOUNT_PARAM naming an SSM SecureString), or VERTEX_API_KEY."
+        )
+    return account, settings.vertex_api_key
+
+
 def _build(name: str, settings: Settings) -> VideoProvider:
     if name == "openrouter":
         from chalicelib.upstreams.openrouter import OpenRouterClient
@@ -68,6 +84,10 @@ def _build(name: str, settings: Settings) -> VideoProvider:
             upstream_key(settings),
             timeout=settings.http_timeout_seconds,
         )
+    if name == "vertex":
+        from chalicelib.upstreams.vertex import build_client
+
+        return build_client(settings, *vertex_credentials(settings))
     if name == "veo":
         from chalicelib.upstreams.veo import VeoClient
 

@@ -126,10 +126,10 @@ def _retry_delay(body: Any) -> float | None:
     return None
 
 
-def error_from_response(response: requests.Response) -> UpstreamError:
+def error_from_response(response: requests.Response, service: str = "Gemini API") -> UpstreamError:
     """Map Google's `{"error": {"code", "message", "status", "details"}}` to our errors."""
     status = response.status_code
-    message, code, body = f"Gemini API answered HTTP {status}", None, None
+    message, code, body = f"{service} answered HTTP {status}", None, None
     try:
         body = response.json()
     except ValueError:
@@ -174,10 +174,33 @@ def video_from_operation(
     started_at: float | None = None,
 ) -> UpstreamVideo:
     """Read one long-running operation as an `UpstreamVideo`."""
-    raw = dict(operation)
     if not operation.get("done"):
         progress = estimate_progress(started_at, now, typical_seconds)
-        return UpstreamVideo(id=upstream_id, status="in_progress", progress=progress, raw=raw)
+        return UpstreamVideo(
+            id=upstream_id, status="in_progress", progress=progress, raw=dict(operation)
+        )
+    generated = (operation.get("response") or {}).get("generateVideoResponse") or {}
+    return finished_video(
+        operation,
+        upstream_id,
+        generated,
+        found=bool(_sample_uri(generated)),
+        expires_at=int(now) + RETENTION_SECONDS,
+    )
+
+
+def finished_video(
+    operation: dict[str, Any],
+    upstream_id: str,
+    result: dict[str, Any],
+    *,
+    found: bool,
+    expires_at: int | None,
+) -> UpstreamVideo:
+    """A done operation as a video: its `error`, the video (`found` in `result`), Google's
+    safety filtering (`raiMediaFilteredCount` / `raiMediaFilteredReasons` in `result`, mapped
+    to `moderation_blocked`), or nothing at all. Shared by the Gemini API and Vertex AI."""
+    raw = dict(operation)
     error = operation.get("error")
     if isinstance(error, dict):
         message = str(error.get("message") or "Veo could not make this video.")
@@ -188,19 +211,12 @@ def video_from_operation(
             error_message=message,
             raw=raw,
         )
-    generated = (operation.get("response") or {}).get("generateVideoResponse") or {}
-    samples = generated.get("generatedSamples") or []
-    uri = (samples[0].get("video") or {}).get("uri") if samples else None
-    if uri:
+    if found:
         return UpstreamVideo(
-            id=upstream_id,
-            status="completed",
-            progress=100,
-            expires_at=int(now) + RETENTION_SECONDS,
-            raw=raw,
+            id=upstream_id, status="completed", progress=100, expires_at=expires_at, raw=raw
         )
-    reasons = [str(r) for r in generated.get("raiMediaFilteredReasons") or []]
-    if reasons or generated.get("raiMediaFilteredCount"):
+    reasons = [str(r) for r in result.get("raiMediaFilteredReasons") or []]
+    if reasons or result.get("raiMediaFilteredCount"):
         detail = "; ".join(reasons) or "no reason given"
         return UpstreamVideo(
             id=upstream_id,
@@ -216,6 +232,12 @@ def video_from_operation(
         error_message="Veo finished without a video.",
         raw=raw,
     )
+
+
+def _sample_uri(generated: dict[str, Any]) -> str | None:
+    samples = generated.get("generatedSamples") or []
+    uri = (samples[0].get("video") or {}).get("uri") if samples else None
+    return uri if isinstance(uri, str) and uri else None
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -307,10 +329,7 @@ class VeoClient:
         if variant != "video":
             raise UpstreamNotFound(f"Veo makes no {variant}", status=404, code="no_variant")
         operation = self._operation(upstream_id)
-        samples = ((operation.get("response") or {}).get("generateVideoResponse") or {}).get(
-            "generatedSamples"
-        ) or []
-        uri = (samples[0].get("video") or {}).get("uri") if samples else None
+        uri = _sample_uri((operation.get("response") or {}).get("generateVideoResponse") or {})
         if not operation.get("done") or not uri:
             raise UpstreamNotFound("Veo has no finished video for this job", status=404)
         headers = {"Range": byte_range} if byte_range else {}
@@ -365,26 +384,46 @@ class VeoClient:
     def _follow(
         self, method: str, url: str, headers: dict[str, str], **kwargs: Any
     ) -> requests.Response:
-        """One request, following redirects by hand: the key goes only to the API's origin."""
         home = _origin(self.base_url)
-        for _ in range(MAX_REDIRECTS + 1):
-            sent = dict(headers)
-            if _origin(url) == home:
-                sent["x-goog-api-key"] = self._api_key
-            response = self._session.request(
-                method,
-                url,
-                headers=sent,
-                timeout=self.timeout,
-                allow_redirects=False,
-                **kwargs,
-            )
-            location = response.headers.get("location")
-            if response.status_code not in (301, 302, 303, 307, 308) or not location:
-                return response
-            response.close()
-            url = urljoin(url, location)
-            if response.status_code == 303:
-                method = "GET"
-                kwargs.pop("json", None)
-        raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
+        key = {"x-goog-api-key": self._api_key}
+        return send_following(
+            self._session,
+            method,
+            url,
+            headers,
+            credentials=lambda target: key if _origin(target) == home else {},
+            timeout=self.timeout,
+            **kwargs,
+        )
+
+
+def send_following(
+    session: requests.Session,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    *,
+    credentials: Callable[[str], dict[str, str]],
+    timeout: float,
+    **kwargs: Any,
+) -> requests.Response:
+    """One request, following redirects by hand so that credentials go only where
+    `credentials(url)` gives them (Google's own origins), never to a host a redirect names."""
+    for _ in range(MAX_REDIRECTS + 1):
+        response = session.request(
+            method,
+            url,
+            headers={**headers, **credentials(url)},
+            timeout=timeout,
+            allow_redirects=False,
+            **kwargs,
+        )
+        location = response.headers.get("location")
+        if response.status_code not in (301, 302, 303, 307, 308) or not location:
+            return response
+        response.close()
+        url = urljoin(url, location)
+        if response.status_code == 303:
+            method = "GET"
+            kwargs.pop("json", None)
+    raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
