@@ -14,6 +14,8 @@ from chalicelib import runtime
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_FAL_QUEUE_BASE_URL = "https://queue.fal.run"
+DEFAULT_FAL_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
 DEFAULT_VERTEX_LOCATION = "us-central1"
 DEFAULT_VERTEX_TOKEN_URL = "https://oauth2.googleapis.com/token"
 DEFAULT_VERTEX_GCS_BASE_URL = "https://storage.googleapis.com"
@@ -107,6 +109,20 @@ def _vertex_settings(env: dict[str, str]) -> dict[str, str]:
     }
 
 
+def _json_models(env: dict[str, str], name: str) -> list[dict[str, Any]]:
+    """A JSON list of catalog entries (objects), or [] when the variable is unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return []
+    try:
+        models = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise SettingsError(f"{name} must be a JSON list of model objects")
+    return models
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str = "local"
@@ -129,6 +145,12 @@ class Settings:
     openrouter_webhook_secret: str = field(default="", repr=False)
     openrouter_webhook_secret_param: str = ""
     openrouter_callback_url: str = ""
+    fal_key: str = field(default="", repr=False)
+    fal_key_param: str = ""
+    fal_queue_base_url: str = DEFAULT_FAL_QUEUE_BASE_URL
+    fal_webhook_url: str = ""  # our public /api/webhooks/fal, sent as fal_webhook
+    fal_jwks_url: str = DEFAULT_FAL_JWKS_URL
+    fal_models: list[dict[str, Any]] = field(default_factory=list)  # FAL_MODELS_JSON entries
     vertex_project: str = ""  # else the service-account key's project_id
     vertex_location: str = DEFAULT_VERTEX_LOCATION
     vertex_base_url: str = f"https://{DEFAULT_VERTEX_LOCATION}-aiplatform.googleapis.com"
@@ -217,6 +239,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         openrouter_webhook_secret=env.get("OPENROUTER_WEBHOOK_SECRET", "").strip(),
         openrouter_webhook_secret_param=env.get("OPENROUTER_WEBHOOK_SECRET_PARAM", "").strip(),
         openrouter_callback_url=callback_url,
+        fal_key=env.get("FAL_KEY", "").strip(),
+        fal_key_param=env.get("FAL_KEY_PARAM", "").strip(),
+        fal_queue_base_url=_url(env, "FAL_QUEUE_BASE_URL", DEFAULT_FAL_QUEUE_BASE_URL),
+        fal_webhook_url=(
+            _url(env, "FAL_WEBHOOK_URL", "") if env.get("FAL_WEBHOOK_URL", "").strip() else ""
+        ),
+        fal_jwks_url=_url(env, "FAL_JWKS_URL", DEFAULT_FAL_JWKS_URL),
+        fal_models=_json_models(env, "FAL_MODELS_JSON"),
         **_vertex_settings(env),
         catalog_refresh_seconds=_int(env, "CATALOG_REFRESH_SECONDS", 3600, 60, 7 * 86400),
         poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", 5, 1, 3600),

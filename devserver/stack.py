@@ -15,7 +15,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devserver")
 # UPSTREAM_PROTOCOL: the wire protocol `make run` speaks
-PROTOCOLS = ("openai", "veo", "openrouter")
+PROTOCOLS = ("openai", "veo", "openrouter", "fal")
 
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -133,6 +133,8 @@ class LocalStack:
 
     def _configure_upstream(self) -> None:
         default = "openrouter" if os.environ.get("OPENROUTER_API_KEY") else "openai"
+        if default == "openai" and (os.environ.get("FAL_KEY") or os.environ.get("FAL_KEY_PARAM")):
+            default = "fal"
         protocol = os.environ.get("UPSTREAM_PROTOCOL", "").strip() or default
         if protocol not in PROTOCOLS:
             raise ValueError(f"UPSTREAM_PROTOCOL must be one of {', '.join(PROTOCOLS)}")
@@ -141,6 +143,9 @@ class LocalStack:
             return
         if protocol == "openrouter":
             self._configure_openrouter()
+            return
+        if protocol == "fal":
+            self._configure_fal()
             return
         if os.environ.get("VIDEOS_API_KEY") or os.environ.get("OPENAI_API_KEY"):
             os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
@@ -185,6 +190,20 @@ class LocalStack:
         self._start_simulator(openai=False, **webhook)
         os.environ["OPENROUTER_BASE_URL"] = self.simulator.openrouter_url
         os.environ["OPENROUTER_API_KEY"] = "simulator-local-key"
+
+    def _configure_fal(self) -> None:
+        """fal.ai's queue with the preset models: the real one with FAL_KEY (or FAL_KEY_PARAM),
+        else the simulator's, which signs its webhooks with a test key it publishes."""
+        if os.environ.get("FAL_KEY") or os.environ.get("FAL_KEY_PARAM"):
+            os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
+            log.info("upstream: fal.ai at %s", os.environ.get("FAL_QUEUE_BASE_URL", "default"))
+            return
+        self._start_simulator(openai=False)
+        os.environ["FAL_QUEUE_BASE_URL"] = self.simulator.fal_url
+        os.environ["FAL_JWKS_URL"] = self.simulator.fal_jwks_url
+        os.environ["FAL_KEY"] = "simulator-local-key"
+        if self.webhooks:
+            os.environ["FAL_WEBHOOK_URL"] = f"{self.url}/api/webhooks/fal"
 
     def _start_simulator(self, openai: bool = True, **webhook: Any) -> None:
         """The built-in simulator as the upstream, for either protocol (it speaks both)."""

@@ -65,6 +65,7 @@ SECRETS = (
            "OpenRouter webhook signing secret"),
     Secret("MEDIA_LINK_SECRET_PARAM", "media-link-secret", "MediaLinkSecretParamName",
            "MEDIA_LINK_SECRET", "media link signing secret", generated=True),
+    Secret("FAL_KEY_PARAM", "fal-key", "FalKeyParamName", "FAL_KEY", "fal.ai API key (FAL_KEY)"),
 )  # fmt: skip
 
 

@@ -22,8 +22,8 @@ def _env(name: str, default: str | None = None) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
-        description="Serve the OpenAI Videos API protocol (and the Veo and OpenRouter video "
-        "protocols) locally, rendering real MP4s.",
+        description="Serve the OpenAI Videos API protocol (and the Veo, OpenRouter and fal.ai "
+        "video protocols) locally, rendering real MP4s.",
     )
     add = parser.add_argument
     add("--host", default=_env("SIMULATOR_HOST", "127.0.0.1"), help="env SIMULATOR_HOST")
@@ -109,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, on_signal)
     print(f"Videos API simulator listening on {simulator.url} (speed {args.speed})", flush=True)
     print(f"OpenRouter Video API on {simulator.openrouter_url}", flush=True)
+    print(f"fal.ai queue on {simulator.fal_url}", flush=True)
     try:
         while not stop.wait(0.5):
             pass

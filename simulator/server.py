@@ -23,11 +23,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .api import FileResponse, JsonResponse, Request, Response, VideosApi
 from .errors import ApiError
+from .fal import FalApi
 from .openrouter import OpenRouterApi
 from .render import Renderer
 from .store import Job, State, VideoStore
 from .veo import VeoApi
-from .webhooks import OpenRouterWebhookSender, WebhookSender, decode_secret
+from .webhooks import FalWebhookSender, OpenRouterWebhookSender, WebhookSender, decode_secret
 
 log = logging.getLogger("simulator.server")
 
@@ -148,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         try:
-            for protocol in (simulator.veo, simulator.openrouter):
+            for protocol in (simulator.veo, simulator.openrouter, simulator.fal):
                 if protocol is not None and protocol.owns(path):
                     # Another vendor's routes: their own auth and error envelope.
                     self._respond(request_id, protocol.handle(request))
@@ -287,8 +288,9 @@ def _mask(key: str) -> str:
 
 class SimulatorServer:
     """An OpenAI Videos API (``/v1/videos``) served on a real socket, in a daemon thread,
-    with the Gemini API's Veo routes (``/v1beta``) and OpenRouter's video routes (``/api/v1``,
-    see :mod:`simulator.openrouter`) beside it.
+    with the Gemini API's Veo routes (``/v1beta``), OpenRouter's video routes (``/api/v1``,
+    see :mod:`simulator.openrouter`) and fal.ai's queue (``/fal``, see :mod:`simulator.fal`)
+    beside it.
 
     ``clock`` drives job state (inject a fake one in tests); media is rendered with ffmpeg
     into ``cache_dir`` (a fresh temporary directory, removed on :meth:`stop`, when None).
@@ -343,6 +345,8 @@ class SimulatorServer:
         self.veo: VeoApi | None = None
         self.openrouter: OpenRouterApi | None = None
         self.openrouter_webhooks: OpenRouterWebhookSender | None = None
+        self.fal: FalApi | None = None
+        self.fal_webhooks: FalWebhookSender | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> Self:
@@ -356,6 +360,7 @@ class SimulatorServer:
         self.openrouter_webhooks = OpenRouterWebhookSender(
             self.openrouter_webhook_secret, clock=self.clock
         )
+        self.fal_webhooks = FalWebhookSender(clock=self.clock)  # fal_webhook is per request
         self.store = VideoStore(
             clock=self.clock,
             speed=self.speed,
@@ -371,6 +376,13 @@ class SimulatorServer:
             origin=lambda: self.url.removesuffix("/v1"),
             webhooks=self.openrouter_webhooks,
             default_callback_url=self.openrouter_webhook_url,
+        )
+        self.fal = FalApi(
+            self.api,
+            self.store,
+            api_key=self.api_key,
+            origin=lambda: self.url.removesuffix("/v1"),
+            webhooks=self.fal_webhooks,
         )
         self._httpd = httpd = _HttpServer((self.host, self.port), self)
         self.port = httpd.server_address[1]
@@ -389,7 +401,7 @@ class SimulatorServer:
             self._httpd.close_connections()
         for thread in self._threads:
             thread.join(timeout=5)
-        for sender in (self.webhooks, self.openrouter_webhooks):
+        for sender in (self.webhooks, self.openrouter_webhooks, self.fal_webhooks):
             if sender is not None:
                 sender.close()
         if self.renderer is not None:
@@ -422,6 +434,16 @@ class SimulatorServer:
     def openrouter_url(self) -> str:
         """OpenRouter's base URL on this simulator, e.g. ``http://127.0.0.1:8100/api/v1``."""
         return self.url.removesuffix("/v1") + "/api/v1"
+
+    @property
+    def fal_url(self) -> str:
+        """fal.ai's queue base on this simulator, e.g. ``http://127.0.0.1:8100/fal``."""
+        return self.url.removesuffix("/v1") + "/fal"
+
+    @property
+    def fal_jwks_url(self) -> str:
+        """The JWKS of the simulator's TEST fal webhook key."""
+        return self.fal_url + "/.well-known/jwks.json"
 
     @property
     def stats(self) -> dict[str, int]:
@@ -478,5 +500,7 @@ class SimulatorServer:
     def _on_terminal(self, job: Job, state: State) -> None:
         if self.openrouter is not None and self.openrouter.owns_job(job):
             self.openrouter.on_terminal(job, state)
+        elif self.fal is not None and self.fal.owns_job(job):
+            self.fal.on_terminal(job, state)
         elif self.webhooks is not None:
             self.webhooks.send(f"video.{state.status}", job.id)

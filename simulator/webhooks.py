@@ -9,6 +9,11 @@ OpenRouter (docs/upstreams/openrouter.md), for its video protocol: ``X-OpenRoute
 t=<unix seconds>,v1=<hex HMAC-SHA256>`` over ``"{t},{raw body}"`` keyed with the secret's UTF-8
 bytes as they are, plus ``X-OpenRouter-Idempotency-Key: <job id>-<status>``; unsigned when no
 secret is configured.
+
+fal.ai (docs/upstreams/fal.md): ``X-Fal-Webhook-Request-Id``, ``-User-Id``, ``-Timestamp`` and
+``-Signature``, the hex ED25519 signature of ``"{request id}\n{user id}\n{timestamp}\n{hex
+SHA-256 of the body}"``, made with a TEST key pair (:func:`fal_test_key`, fixed so every run
+and every test agrees on it) whose public key :func:`fal_jwks` publishes. Never a real key.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 log = logging.getLogger("simulator.webhooks")
 
@@ -241,3 +249,57 @@ class OpenRouterWebhookSender(_Sender):
                 self._secret, timestamp, delivery.body
             )
         return headers
+
+
+# --- fal.ai ------------------------------------------------------------------------------------
+FAL_TEST_USER_ID = "sim-fal-user"
+FAL_TEST_KEY_ID = "sim-fal-test-key-1"
+_FAL_TEST_SEED = hashlib.sha256(b"sora-studio simulator: fal.ai webhook TEST key").digest()
+
+
+def fal_test_key() -> Ed25519PrivateKey:
+    """The simulator's TEST signing key (derived from a public constant: never trust it)."""
+    return Ed25519PrivateKey.from_private_bytes(_FAL_TEST_SEED)
+
+
+def fal_jwks(key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
+    """The JWKS publishing ``key``'s public half (the TEST key by default)."""
+    public = (key or fal_test_key()).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    x = base64.urlsafe_b64encode(public).decode().rstrip("=")
+    entry = {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": FAL_TEST_KEY_ID}
+    return {"keys": [{**entry, "use": "sig", "alg": "EdDSA"}]}
+
+
+def fal_signed_headers(
+    request_id: str,
+    body: bytes,
+    *,
+    timestamp: int | None = None,
+    user_id: str = FAL_TEST_USER_ID,
+    key: Ed25519PrivateKey | None = None,
+) -> dict[str, str]:
+    """The four ``X-Fal-Webhook-*`` headers of one delivery, signed as fal signs."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hashlib.sha256(body).hexdigest()
+    message = f"{request_id}\n{user_id}\n{stamp}\n{digest}".encode()
+    signature = (key or fal_test_key()).sign(message).hex()
+    return {
+        "x-fal-webhook-request-id": request_id,
+        "x-fal-webhook-user-id": user_id,
+        "x-fal-webhook-timestamp": stamp,
+        "x-fal-webhook-signature": signature,
+    }
+
+
+class FalWebhookSender(_Sender):
+    """fal result deliveries, each to its request's ``fal_webhook`` URL, signed afresh."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(thread_name="simulator-fal-webhook", **options)
+
+    def send(self, url: str, request_id: str, body: Mapping[str, Any]) -> None:
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        self._enqueue(Delivery(request_id, payload, url))
+
+    def _headers(self, delivery: Delivery, timestamp: int) -> dict[str, str]:
+        return fal_signed_headers(delivery.event_id, delivery.body, timestamp=timestamp)

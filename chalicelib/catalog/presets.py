@@ -97,3 +97,121 @@ VERTEX_PRESETS: list[dict[str, Any]] = [
     _vertex_veo("veo-3.1-generate-001", "Veo 3.1", 0.20, 0.40, references=3),
     _vertex_veo("veo-3.1-fast-generate-001", "Veo 3.1 Fast", 0.10, 0.15, references=0),
 ]
+
+# fal.ai's queue (docs/upstreams/fal.md, "Models"): current video models, each with its own
+# input names (`wire`, read by upstreams/fal.py) and the prices on its fal page (USD per second;
+# a per-clip price is spread at its dearest per-second rate, so the estimate errs high).
+# Offered when FAL_KEY is set; FAL_MODELS_JSON adds or replaces entries by id.
+_FAL_INPUTS = {
+    "prompt": "prompt",
+    "seconds": "duration",
+    "aspect_ratio": "aspect_ratio",
+    "resolution": "resolution",
+    "first_frame": "image_url",
+}
+_FAL_SHAPES = {
+    "1280x720": ["720p", "16:9"],
+    "720x1280": ["720p", "9:16"],
+    "1920x1080": ["1080p", "16:9"],
+    "1080x1920": ["1080p", "9:16"],
+}
+
+
+def _fal_veo(model_id: str, label: str, silent: float, audio: float) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "label": label,
+        "provider": "fal",
+        "sizes": list(_FAL_SHAPES),
+        "seconds": [4, 6, 8],
+        "price_per_second_usd": silent,
+        "price_per_second_with_audio_by_size": dict.fromkeys(_FAL_SHAPES, audio),
+        # Veo makes sound unless told not to (`generate_audio` defaults to true).
+        "capabilities": {"first_frame": True, "audio": True},
+        "wire": {
+            "image_endpoint": f"{model_id}/image-to-video",
+            "inputs": _FAL_INPUTS,
+            "seconds_format": "5s",
+            "resolution_by_size": _FAL_SHAPES,
+        },
+    }
+
+
+FAL_PRESETS: list[dict[str, Any]] = [
+    _fal_veo("fal-ai/veo3.1/fast", "Veo 3.1 Fast (fal)", 0.10, 0.15),
+    _fal_veo("fal-ai/veo3.1", "Veo 3.1 (fal)", 0.20, 0.40),
+    {
+        "id": "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+        "label": "Kling 2.5 Turbo Pro (fal)",
+        "provider": "fal",
+        # 1080p output; the pixel size per aspect ratio is not documented (assumed).
+        "sizes": ["1920x1080", "1080x1920", "1080x1080"],
+        "seconds": [5, 10],
+        "price_per_second_usd": 0.07,
+        "capabilities": {"first_frame": True},
+        "wire": {
+            "image_endpoint": "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+            "inputs": {"prompt": "prompt", "seconds": "duration", "aspect_ratio": "aspect_ratio"},
+            # The image endpoint takes the image's own aspect ratio.
+            "image_inputs": {"prompt": "prompt", "seconds": "duration", "first_frame": "image_url"},
+        },
+    },
+    {
+        "id": "fal-ai/bytedance/seedance/v1.5/pro/text-to-video",
+        "label": "Seedance 1.5 Pro (fal)",
+        "provider": "fal",
+        "sizes": list(_FAL_SHAPES),
+        "seconds": list(range(4, 13)),
+        # Tokens (h x w x 24 fps x s / 1024) at $1.2 per million silent, $2.4 with sound.
+        "price_per_second_usd": 0.026,
+        "price_per_second_by_size": {
+            "1280x720": 0.026,
+            "720x1280": 0.026,
+            "1920x1080": 0.059,
+            "1080x1920": 0.059,
+        },
+        "price_per_second_with_audio_by_size": {
+            "1280x720": 0.052,
+            "720x1280": 0.052,
+            "1920x1080": 0.117,
+            "1080x1920": 0.117,
+        },
+        "capabilities": {"first_frame": True, "audio": True},
+        "wire": {
+            "image_endpoint": "fal-ai/bytedance/seedance/v1.5/pro/image-to-video",
+            "inputs": _FAL_INPUTS,
+            "resolution_by_size": _FAL_SHAPES,
+        },
+    },
+    {
+        "id": "fal-ai/wan/v2.7/text-to-video",
+        "label": "Wan 2.7 (fal)",
+        "provider": "fal",
+        "sizes": list(_FAL_SHAPES),
+        "seconds": [5, 10, 15],
+        "price_per_second_usd": 0.10,
+        "price_per_second_by_size": {"1920x1080": 0.15, "1080x1920": 0.15},
+        "capabilities": {"first_frame": True},
+        "wire": {
+            "image_endpoint": "fal-ai/wan/v2.7/image-to-video",
+            "inputs": _FAL_INPUTS,
+            # From a first frame, the video takes the image's aspect ratio.
+            "image_inputs": {k: v for k, v in _FAL_INPUTS.items() if k != "aspect_ratio"},
+            "seconds_format": "int",
+            "resolution_by_size": _FAL_SHAPES,
+        },
+    },
+    {
+        "id": "fal-ai/minimax/hailuo-2.3/standard/text-to-video",
+        "label": "MiniMax Hailuo 2.3 (fal)",
+        "provider": "fal",
+        "sizes": ["1366x768"],  # 768p; its pixel size is not documented (assumed)
+        "seconds": [6, 10],
+        "price_per_second_usd": 0.056,  # $0.28 per 6 s, $0.56 per 10 s
+        "capabilities": {"first_frame": True},
+        "wire": {
+            "image_endpoint": "fal-ai/minimax/hailuo-2.3/standard/image-to-video",
+            "inputs": {"prompt": "prompt", "seconds": "duration", "first_frame": "image_url"},
+        },
+    },
+]

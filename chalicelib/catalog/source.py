@@ -2,7 +2,8 @@
 
 `MODEL_CATALOG_JSON` replaces everything. Otherwise each configured upstream adds its models,
 the first one giving the default: OpenRouter the last good listing the refresher stored
-(`catalog.refresh`), narrowed by `OPENROUTER_MODELS`; the `/v1/videos` protocol its presets;
+(`catalog.refresh`), narrowed by `OPENROUTER_MODELS`; fal.ai its curated presets, with
+`FAL_MODELS_JSON` adding or replacing entries by id; the `/v1/videos` protocol its presets;
 Veo on Vertex AI its two GA models.
 The stored listing is read at most once per `LISTING_CACHE_SECONDS` per process, so a cold
 start reads one item and no request waits on the upstream.
@@ -17,7 +18,7 @@ from typing import Any
 
 from chalicelib import runtime
 from chalicelib.catalog import store
-from chalicelib.catalog.presets import OPENAI_PRESETS, VERTEX_PRESETS
+from chalicelib.catalog.presets import FAL_PRESETS, OPENAI_PRESETS, VERTEX_PRESETS
 from chalicelib.catalog.spec import Catalog, build_catalog
 from chalicelib.config import Settings, get_settings
 from chalicelib.secrets import is_set
@@ -32,6 +33,18 @@ _cached: tuple[float, Catalog] | None = None
 
 def openrouter_configured(settings: Settings) -> bool:
     return is_set(settings.openrouter_api_key, settings.openrouter_api_key_param)
+
+
+def fal_configured(settings: Settings) -> bool:
+    return is_set(settings.fal_key, settings.fal_key_param)
+
+
+def fal_models(settings: Settings) -> list[dict[str, Any]]:
+    """The fal presets, each `FAL_MODELS_JSON` entry taking the place of the preset of its id
+    (or added after them); an entry without a provider is a fal model."""
+    configured = {entry.get("id"): {"provider": "fal", **entry} for entry in settings.fal_models}
+    presets = [configured.pop(m["id"], m) for m in FAL_PRESETS]
+    return presets + list(configured.values())
 
 
 def openai_configured(settings: Settings) -> bool:
@@ -63,6 +76,8 @@ def load_catalog(settings: Settings) -> Catalog:
     models: list[dict[str, Any]] = []
     if openrouter_configured(settings):
         models += _openrouter_models(settings)
+    if fal_configured(settings):
+        models += fal_models(settings)
     if openai_configured(settings):
         models += OPENAI_PRESETS
     if vertex_configured(settings):

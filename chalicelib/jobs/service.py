@@ -138,6 +138,12 @@ def create(owner: str, raw_body: bytes | None, idempotency_key: str | None) -> C
         size=spec.size,
         seconds=spec.seconds,
         reference=spec.reference,
+        # Signed before `_submit` stores the image under this key, ahead of the upstream call.
+        reference_url=(
+            media_store.input_url(media_store.reference_key(job.id, spec.reference.content_type))
+            if spec.reference is not None
+            else None
+        ),
         wire=spec.model.wire,
     )
     return _submit(

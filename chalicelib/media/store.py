@@ -95,6 +95,21 @@ def download_filename(prompt: str, extension: str) -> str:
     return f"{slug or 'video'}.{extension}"
 
 
+# How long an upstream may take to fetch a stored input image: a request can wait in its
+# queue for hours. A presigned URL also stops working when the signing credentials expire
+# (a Lambda role's session), whichever comes first.
+INPUT_URL_TTL_SECONDS = 24 * 3600
+
+
+def input_url(key: str) -> str:
+    """A presigned GET URL of a stored input (a job's first frame) for an upstream to fetch."""
+    return s3_client().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": get_settings().media_bucket, "Key": key},
+        ExpiresIn=INPUT_URL_TTL_SECONDS,
+    )
+
+
 def presigned_url(key: str, *, download_name: str | None = None) -> str:
     settings = get_settings()
     params: dict[str, Any] = {"Bucket": settings.media_bucket, "Key": key}

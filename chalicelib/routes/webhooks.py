@@ -1,4 +1,4 @@
-"""`POST /api/webhooks/{videos,openrouter}`: the only unauthenticated writes; they verify
+"""`POST /api/webhooks/{videos,openrouter,fal}`: the only unauthenticated writes; they verify
 signatures before anything else."""
 
 from __future__ import annotations
@@ -20,3 +20,10 @@ def video_webhook() -> dict[str, str]:
 def openrouter_webhook() -> dict[str, str]:
     request = webhooks.current_request
     return webhook_service.handle(dict(request.headers), request.raw_body or b"", "openrouter")
+
+
+@webhooks.route("/webhooks/fal", methods=["POST"], content_types=BODY_TYPES)
+def fal_webhook() -> dict[str, str]:
+    request = webhooks.current_request
+    query = dict(request.query_params or {})
+    return webhook_service.handle(dict(request.headers), request.raw_body or b"", "fal", query)

@@ -28,6 +28,8 @@ class CreateRequest:
     size: str
     seconds: int
     reference: ReferenceImage | None = None
+    # The stored first frame as a presigned GET URL, for upstreams that fetch images by URL.
+    reference_url: str | None = None
     # The catalog entry's `wire` hints: the upstream's own names for our choices.
     wire: dict[str, Any] = field(default_factory=dict)
 

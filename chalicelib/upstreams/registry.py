@@ -49,6 +49,14 @@ def openrouter_key(settings: Settings) -> str:
     )
 
 
+def fal_key(settings: Settings) -> str:
+    return _key(
+        settings.fal_key,
+        settings.fal_key_param,
+        "No fal.ai key: set FAL_KEY, or FAL_KEY_PARAM naming an SSM SecureString.",
+    )
+
+
 def vertex_credentials(settings: Settings) -> tuple[str, str]:
     """(service-account key JSON, Vertex API key) for Veo on Vertex AI; the key JSON wins."""
     try:
@@ -73,6 +81,15 @@ def _build(name: str, settings: Settings) -> VideoProvider:
             settings.openrouter_base_url,
             openrouter_key(settings),
             callback_url=settings.openrouter_callback_url,
+            timeout=settings.http_timeout_seconds,
+        )
+    if name == "fal":
+        from chalicelib.upstreams.fal import FalClient
+
+        return FalClient(
+            settings.fal_queue_base_url,
+            fal_key(settings),
+            webhook_url=settings.fal_webhook_url,
             timeout=settings.http_timeout_seconds,
         )
     if name == "openai":

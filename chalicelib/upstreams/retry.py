@@ -128,10 +128,11 @@ class HttpContentStream:
 
 class BearerKeyClient:
     """The transport of the protocols whose key travels as `Authorization: Bearer` (the
-    `/v1/videos` protocol, OpenRouter): paths under `base_url`, the key in that header only
-    (requests drops it when a redirect leaves the host) and never logged, the retry policy,
-    and the protocol's own `error_from_response`."""
+    `/v1/videos` protocol, OpenRouter) or another scheme (fal's `Key`): paths under
+    `base_url`, the key in that header only (requests drops it when a redirect leaves the
+    host) and never logged, the retry policy, and the protocol's own `error_from_response`."""
 
+    scheme = "Bearer"  # the Authorization scheme the key travels with
     label = "upstream"  # how log lines name the service
     unreachable = "could not reach the video API"
 
@@ -164,11 +165,12 @@ class BearerKeyClient:
         *,
         billed: bool = False,
         headers: dict[str, str] | None = None,
+        retry: RetryPolicy | None = None,  # this call's policy, else the client's
         **kwargs: Any,
     ) -> requests.Response:
         url = f"{self.base_url}{path}"
-        all_headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
-        response = self.retry.send(
+        all_headers = {"Authorization": f"{self.scheme} {self._api_key}", **(headers or {})}
+        response = (retry or self.retry).send(
             lambda: self._session.request(
                 method, url, headers=all_headers, timeout=self.timeout, **kwargs
             ),

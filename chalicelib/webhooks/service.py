@@ -1,6 +1,7 @@
 """`POST /api/webhooks/{provider}`: a verified terminal event (`video.completed` /
-`video.failed` of the `/v1/videos` protocol, `video.generation.*` of OpenRouter) refreshes that
-one job through the refresher's own code path. Each delivery id is processed once."""
+`video.failed` of the `/v1/videos` protocol, `video.generation.*` of OpenRouter, fal.ai's
+`OK` / `ERROR` result deliveries) refreshes that one job through the refresher's own code
+path. Each delivery id is processed once."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from chalicelib.errors import InvalidRequest, bad_request
 from chalicelib.jobs import lifecycle
 from chalicelib.jobs import store as job_store
 from chalicelib.models import WebhookDelivery, is_conditional_failure
-from chalicelib.secrets import resolve
+from chalicelib.secrets import is_set, resolve
+from chalicelib.webhooks.fal_keys import verify_fal
 from chalicelib.webhooks.signature import SignatureError, verify, verify_openrouter
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,37 @@ def openrouter_webhook_secret(settings: Settings) -> str:
     return resolve(settings.openrouter_webhook_secret, settings.openrouter_webhook_secret_param)
 
 
+def fal_jwks_url(settings: Settings) -> str:
+    """fal signs with its published keys: the JWKS URL, once a fal key is configured."""
+    return settings.fal_jwks_url if is_set(settings.fal_key, settings.fal_key_param) else ""
+
+
 def _bad(message: str) -> InvalidRequest:
     return bad_request(None, message, "invalid_webhook")
+
+
+def envelope_event(
+    raw_body: bytes, delivery_id: str, query: dict[str, str]
+) -> tuple[str, str, str]:
+    """(event type, upstream id, dedupe id) of a `{"type", "data": {"id"}}` envelope."""
+    try:
+        event = json.loads(raw_body)
+        return str(event["type"]), str(event["data"]["id"]), delivery_id
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise _bad("Webhook body is not an event with type and data.id.") from None
+
+
+def fal_event(raw_body: bytes, request_id: str, query: dict[str, str]) -> tuple[str, str, str]:
+    """fal posts the result itself (`status` OK or ERROR) for the signed request id; the app
+    it belongs to comes back in our URL's `app` query (FalClient adds it)."""
+    try:
+        status = str(json.loads(raw_body)["status"])
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise _bad("Webhook body is not a fal result with a status.") from None
+    app = (query or {}).get("app", "")
+    if app.count("/") not in (1, 2) or "#" in app:
+        raise _bad("The webhook URL names no fal app (?app=owner/app).")
+    return status, f"{app}#{request_id}", f"{request_id}-{status}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +77,8 @@ class Receiver:
     secret: Callable[[Settings], str]
     verify: Callable[[str, dict[str, str], bytes, float], str]  # -> delivery id
     events: tuple[str, ...]
+    # (raw body, delivery id, query parameters) -> (event type, upstream id, dedupe id)
+    event: Callable[[bytes, str, dict[str, str]], tuple[str, str, str]] = envelope_event
 
 
 RECEIVERS = {
@@ -55,10 +88,16 @@ RECEIVERS = {
         verify_openrouter,
         tuple(f"video.generation.{s}" for s in ("completed", "failed", "cancelled", "expired")),
     ),
+    "fal": Receiver(fal_jwks_url, verify_fal, ("OK", "ERROR"), fal_event),
 }
 
 
-def handle(headers: dict[str, str], raw_body: bytes, provider: str = "videos") -> dict[str, str]:
+def handle(
+    headers: dict[str, str],
+    raw_body: bytes,
+    provider: str = "videos",
+    query: dict[str, str] | None = None,
+) -> dict[str, str]:
     """Verify, dedupe, then re-read the job upstream: the body is never trusted."""
     receiver = RECEIVERS[provider]
     secret = receiver.secret(get_settings())
@@ -69,14 +108,9 @@ def handle(headers: dict[str, str], raw_body: bytes, provider: str = "videos") -
     except SignatureError as exc:
         log.warning("%s webhook rejected: %s", provider, exc)
         raise _bad(f"Webhook signature check failed: {exc}.") from None
-    try:
-        event = json.loads(raw_body)
-        event_type = str(event["type"])
-        upstream_id = str(event["data"]["id"])
-    except (ValueError, KeyError, TypeError, RecursionError):
-        raise _bad("Webhook body is not an event with type and data.id.") from None
+    event_type, upstream_id, dedupe_id = receiver.event(raw_body, delivery_id, query or {})
     dedupe_key = (
-        f"webhook#{delivery_id}" if provider == "videos" else f"webhook#{provider}#{delivery_id}"
+        f"webhook#{dedupe_id}" if provider == "videos" else f"webhook#{provider}#{dedupe_id}"
     )
     try:
         WebhookDelivery(dedupe_key, ttl=DEDUPE_LIFETIME).save(

@@ -1,6 +1,7 @@
 """Standard Webhooks verification (https://www.standardwebhooks.com/): HMAC-SHA256 over
 `{webhook-id}.{webhook-timestamp}.{raw body}` keyed with the base64 secret after `whsec_`,
-checked in constant time, timestamps within five minutes either way."""
+checked in constant time, timestamps within five minutes either way. OpenRouter's HMAC and
+fal.ai's ED25519 dialects follow below."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Sequence
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 TOLERANCE_SECONDS = 300
 
@@ -79,3 +84,46 @@ def verify_openrouter(secret: str, headers: dict[str, str], body: bytes, now: fl
     if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
         raise SignatureError("the signature does not match")
     return delivery_id
+
+
+# -- fal.ai (docs/upstreams/fal.md, "Webhooks") -----------------------------------------------
+# ED25519 over "{request id}\n{user id}\n{timestamp}\n{hex SHA-256 of the raw body}", hex in
+# X-Fal-Webhook-Signature, checked against the public keys of fal's JWKS (any may match);
+# timestamps within five minutes either way. The delivery id is the request id.
+
+
+def fal_signed_message(
+    headers: dict[str, str], body: bytes, now: float
+) -> tuple[str, bytes, bytes]:
+    """(request id, signed message, signature) of a fal delivery whose headers are well
+    formed and fresh; raise SignatureError otherwise (before any key is needed)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    request_id = lowered.get("x-fal-webhook-request-id", "")
+    user_id = lowered.get("x-fal-webhook-user-id", "")
+    raw_timestamp = lowered.get("x-fal-webhook-timestamp", "")
+    signature_hex = lowered.get("x-fal-webhook-signature", "")
+    if not (request_id and user_id and raw_timestamp and signature_hex):
+        raise SignatureError("missing X-Fal-Webhook-Request-Id, -User-Id, -Timestamp or -Signature")
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()) or len(raw_timestamp) > 12:
+        raise SignatureError("X-Fal-Webhook-Timestamp is not a Unix time")
+    if abs(now - int(raw_timestamp)) > TOLERANCE_SECONDS:
+        raise SignatureError("X-Fal-Webhook-Timestamp is outside the five-minute tolerance")
+    try:
+        signature = bytes.fromhex(signature_hex) if signature_hex.isascii() else b""
+    except ValueError:
+        signature = b""
+    if len(signature) != 64:
+        raise SignatureError("X-Fal-Webhook-Signature is not a hex ED25519 signature")
+    digest = hashlib.sha256(body).hexdigest()
+    message = f"{request_id}\n{user_id}\n{raw_timestamp}\n{digest}".encode()
+    return request_id, message, signature
+
+
+def ed25519_matches(keys: Sequence[Ed25519PublicKey], message: bytes, signature: bytes) -> bool:
+    for key in keys:
+        try:
+            key.verify(signature, message)
+        except InvalidSignature:
+            continue
+        return True
+    return False

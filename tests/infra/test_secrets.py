@@ -108,6 +108,7 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
         "VIDEOS_API_KEY": VALUE,
         "VIDEOS_WEBHOOK_SECRET": "whsec_test",
         "AUTH_TOKENS": json.dumps(entry),
+        "FAL_KEY": "fal-key-id:fal-key-secret",
     }
     said: list[str] = []
     stored = store_secrets(ssm, "dev", environ=env, prompt=_no_prompt, say=said.append)
@@ -116,7 +117,11 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
         "/sora-studio/dev/webhook-secret",
         "/sora-studio/dev/auth-tokens",
         "/sora-studio/dev/media-link-secret",  # generated: never in the environment
+        "/sora-studio/dev/fal-key",
     ]
+    fal = ssm.get_parameter(Name="/sora-studio/dev/fal-key", WithDecryption=True)
+    assert fal["Parameter"]["Value"] == "fal-key-id:fal-key-secret"
+    assert all("fal-key-secret" not in line for line in said)
     param = ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]
     assert (param["Type"], param["Value"]) == ("SecureString", VALUE)
     assert all(VALUE not in line and "whsec_test" not in line for line in said)
@@ -130,17 +135,18 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
 
 
 def test_store_secrets_prompts_and_blank_keeps(ssm: Any) -> None:
-    answers = iter(["prompted-key", "", ""])
+    answers = iter(["prompted-key"])  # then blank answers: keep what is stored
     asked: list[str] = []
 
     def prompt(question: str) -> str:
         asked.append(question)
-        return next(answers)
+        return next(answers, "")
 
     stored = store_secrets(ssm, "prod", environ={}, prompt=prompt, say=lambda _: None)
     assert stored == ["/sora-studio/prod/videos-api-key", "/sora-studio/prod/media-link-secret"]
     assert "/sora-studio/prod/webhook-secret" in asked[1]
     assert "/sora-studio/prod/auth-tokens" in asked[2]
+    assert any("/sora-studio/prod/fal-key" in question for question in asked)
     names = sorted(p["Name"] for p in ssm.describe_parameters()["Parameters"])
     assert names == ["/sora-studio/prod/media-link-secret", "/sora-studio/prod/videos-api-key"]
 
