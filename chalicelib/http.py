@@ -16,6 +16,7 @@ from typing import Any
 import chalice
 from chalice import Chalice, Response
 
+from chalicelib import deadline
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     AppError,
@@ -121,7 +122,8 @@ def _answering_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def answered(*args: Any, **kwargs: Any) -> Any:
         try:
-            return view(*args, **kwargs)
+            with deadline.request():
+                return view(*args, **kwargs)
         except (AppError, UpstreamError) as exc:
             return error_response(exc)
 

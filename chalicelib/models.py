@@ -8,6 +8,7 @@
 | `QuotaCounter` | `quota#...` | `jobs/quotas.py` |
 | `WebhookDelivery` | `webhook#<delivery id>` | `webhooks/service.py` |
 | `CatalogListing` | `catalog#<provider>` | `catalog/store.py` |
+| `RefreshPause` | `refresh#pause` | `jobs/refresher.py` |
 
 One table keeps deploys simple. Only job items carry `owner` and `pending`, so the two
 global secondary indexes hold jobs alone: `history-index` (owner, newest first) and the
@@ -34,6 +35,7 @@ PENDING_STATUSES = ("queued", "in_progress")
 TERMINAL_STATUSES = ("completed", "failed")
 STATUSES = PENDING_STATUSES + TERMINAL_STATUSES
 PENDING_MARK = "P"
+COUNTER_MARK = "Q"  # pending-index hash key of the pending-slot counters
 
 
 def is_conditional_failure(exc: Exception) -> bool:
@@ -113,6 +115,8 @@ class JobModel(TableItem):
 
     # Deleted by the user while upstream still renders: hidden, removed once terminal.
     deleted_at = NumberAttribute(null=True)
+    # Set in the same transaction that gives the job's pending slot back: at most once.
+    slot_released_at = NumberAttribute(null=True)
 
     version = VersionAttribute()
 
@@ -152,6 +156,17 @@ class UpstreamLink(TableItem):
         return f"upstream#{upstream_id}"
 
 
+class CounterIndex(GlobalSecondaryIndex["QuotaCounter"]):
+    """The pending-index seen from the counters' side (hash key COUNTER_MARK)."""
+
+    class Meta:
+        index_name = "pending-index"
+        projection = AllProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 class QuotaCounter(TableItem):
     """Spend-guard counters: `quota#pending#<owner>`, `quota#pending#*` (global) and
     `quota#spend#<owner>#<YYYY-MM-DD>`; changed only by conditional, transactional writes."""
@@ -160,6 +175,15 @@ class QuotaCounter(TableItem):
     count = NumberAttribute(null=True)
     cents = NumberAttribute(null=True)
     ttl = TTLAttribute(null=True)
+    # Pending-slot counters also sit in the sparse pending-index (under COUNTER_MARK, keyed by
+    # owner), so the reconciliation finds every one of them in O(counters), never by a scan.
+    pending = UnicodeAttribute(null=True)
+    created_key = UnicodeAttribute(null=True)
+    # What the last reconciliation saw: a drift seen twice with no write between is corrected.
+    seen_count = NumberAttribute(null=True)
+    seen_expected = NumberAttribute(null=True)
+
+    counters_index = CounterIndex()
 
 
 class CatalogListing(TableItem):
@@ -173,6 +197,15 @@ class CatalogListing(TableItem):
     last_error = UnicodeAttribute(null=True)
 
 
+class RefreshPause(TableItem):
+    """`id` is `refresh#pause`: until when (Unix seconds) every refresher, the tick and each
+    of its workers, holds its upstream calls after an upstream answered 429; one small item
+    each refresher reads once per batch of jobs."""
+
+    id = UnicodeAttribute(hash_key=True)
+    until = NumberAttribute(default=0)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     JobModel,
     IdempotencyRecord,
@@ -180,6 +213,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UpstreamLink,
     QuotaCounter,
     CatalogListing,
+    RefreshPause,
 )
 
 
@@ -191,5 +225,5 @@ def bind_models(settings: Settings) -> None:
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint_url or None
         model._connection = None
-    for index in (JobModel.history_index, JobModel.pending_index):
+    for index in (JobModel.history_index, JobModel.pending_index, QuotaCounter.counters_index):
         index._connection = None  # type: ignore[attr-defined]

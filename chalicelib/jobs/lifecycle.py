@@ -10,7 +10,7 @@ import contextlib
 import logging
 import uuid
 
-from chalicelib import clock
+from chalicelib import clock, deadline
 from chalicelib.config import get_settings
 from chalicelib.jobs import quotas
 from chalicelib.jobs import store as job_store
@@ -24,12 +24,17 @@ log = logging.getLogger(__name__)
 
 ARCHIVE_LEASE_SECONDS = 180
 SUBMISSION_GRACE_SECONDS = 300
+UNCERTAIN = "uncertain"  # upstream_status of a create that broke off after it was sent
 
 FAILURE_TEXT = {
     "timeout": "The video took too long and was stopped.",
     "expired": "The finished video expired at the video service before it could be saved.",
     "upstream_missing": "The video service no longer knows this job.",
     "submission_lost": "The request to the video service was interrupted; nothing was made.",
+    "submission_uncertain": (
+        "The video service did not confirm this video in time. It may have been made (and "
+        "billed) there, but this studio cannot find it; its estimated cost stays counted."
+    ),
 }
 
 
@@ -56,7 +61,8 @@ def _refresh_pending(job: JobModel) -> None:
     age = now - job.created_at.timestamp()
     if job.upstream_id is None:
         if age > SUBMISSION_GRACE_SECONDS:
-            _fail(job, "submission_lost")
+            uncertain = job.upstream_status == UNCERTAIN
+            _fail(job, "submission_uncertain" if uncertain else "submission_lost")
         return
     if job.archive_state == "archiving" and job.archive_lease_until > now:
         return  # another writer is copying the video right now
@@ -103,6 +109,8 @@ def _apply(job: JobModel, video: UpstreamVideo) -> None:
                 quotas.settle(
                     job.owner, job.created_at, float(job.estimated_cost_usd), video.cost_usd
                 )
+        if deadline.active():
+            return  # copying a video does not fit a request's deadline: the refresher does it
         archive(job)
     else:
         status = "in_progress" if "in_progress" in (video.status, job.status) else "queued"
@@ -211,18 +219,29 @@ def _copy_variants(job: JobModel) -> set[str]:
 
 
 def _clean_up_deleted(job: JobModel) -> None:
-    """A deleted job waits until upstream finishes (it refuses to delete running jobs)."""
+    """A deleted job waits until upstream finishes (it refuses to delete running jobs), and
+    one deleted while its create was still on the way waits for the upstream id that create
+    writes, so the paid render is deleted upstream too. Past the pending limit it goes
+    anyway: a render that never ends (or an upstream that keeps failing) holds no slot."""
     provider = provider_named(job.provider)
+    age = clock.now() - job.created_at.timestamp()
+    give_up = age > get_settings().pending_timeout_seconds
+    if job.upstream_id is None and job.is_pending and age <= SUBMISSION_GRACE_SECONDS:
+        return  # the create may still be waiting on upstream
     if job.upstream_id:
         try:
             video = provider.retrieve(job.upstream_id)
         except UpstreamNotFound:
             video = None
-        if video is not None and video.status in PENDING_STATUSES:
+        except UpstreamError:
+            if not give_up:
+                raise
+            video = None
+        if video is not None and video.status in PENDING_STATUSES and not give_up:
             job_store.update(job, [JobModel.checked_at.set(clock.now())], versioned=False)
             return
         if video is not None:
-            with contextlib.suppress(UpstreamNotFound):
+            with contextlib.suppress(UpstreamError):
                 provider.delete(job.upstream_id)
     media_store.delete_job_media(job.id)
     job_store.remove(job)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -20,7 +21,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock, runtime
 from chalicelib.config import get_settings
 from chalicelib.errors import LimitReached
-from chalicelib.models import QuotaCounter
+from chalicelib.models import COUNTER_MARK, QuotaCounter
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,15 @@ def reserve(owner: str, cost_usd: float) -> Reservation:
         raise _over_budget(settings.user_daily_budget_usd, 0)
     try:
         with TransactWrite(connection=_connection()) as tx:
-            tx.update(QuotaCounter(_pending_id(owner)), [QuotaCounter.count.add(1)], under_user)
             tx.update(
-                QuotaCounter(_pending_id(GLOBAL_OWNER)), [QuotaCounter.count.add(1)], under_global
+                QuotaCounter(_pending_id(owner)),
+                [QuotaCounter.count.add(1), *_indexed(owner)],
+                under_user,
+            )
+            tx.update(
+                QuotaCounter(_pending_id(GLOBAL_OWNER)),
+                [QuotaCounter.count.add(1), *_indexed(GLOBAL_OWNER)],
+                under_global,
             )
             tx.update(
                 QuotaCounter(_spend_id(owner, day)),
@@ -132,14 +139,57 @@ def _over_budget(budget_usd: float, cents: int) -> LimitReached:
     )
 
 
-def release_slot(owner: str) -> None:
-    """A job left the pending states: give its user and global slots back."""
-    try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.update(QuotaCounter(_pending_id(owner)), [QuotaCounter.count.add(-1)])
-            tx.update(QuotaCounter(_pending_id(GLOBAL_OWNER)), [QuotaCounter.count.add(-1)])
-    except Exception:
-        log.exception("could not release a pending slot of %s", owner)
+def _indexed(owner: str) -> list[Any]:
+    """Keep a pending counter in the sparse pending-index (see `reconcile`)."""
+    return [QuotaCounter.pending.set(COUNTER_MARK), QuotaCounter.created_key.set(owner)]
+
+
+def slot_counter_ids(owner: str) -> list[str]:
+    return [_pending_id(owner), _pending_id(GLOBAL_OWNER)]
+
+
+def add_slot_release(tx: TransactWrite, counter_ids: list[str]) -> None:
+    """Add "give one pending slot back" to `tx`, for each counter in `counter_ids`. A counter
+    never passes zero: its decrement is conditional, so a drifted counter makes the
+    transaction fail on it (the caller then leaves it out; `reconcile` repairs it)."""
+    for counter_id in counter_ids:
+        tx.update(QuotaCounter(counter_id), [QuotaCounter.count.add(-1)], QuotaCounter.count > 0)
+
+
+def connection() -> Connection:
+    return _connection()
+
+
+def release_reserved_slot(reservation: Reservation) -> None:
+    """A reservation whose job was never stored gives its slot back (no job item to mark)."""
+    counters = slot_counter_ids(reservation.owner)
+    for _ in range(len(counters) + 1):
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                add_slot_release(tx, counters)
+            return
+        except TransactWriteError as exc:
+            failed = failed_counters(exc, counters, offset=0)
+            if not failed:
+                log.exception("could not release a pending slot of %s", reservation.owner)
+                return
+            counters = [c for c in counters if c not in failed]
+            if not counters:
+                return
+
+
+def failed_counters(exc: TransactWriteError, counter_ids: list[str], offset: int) -> list[str]:
+    """The counters whose "never below zero" condition cancelled the transaction (their
+    updates follow `offset` other items in it); logged as drift for `reconcile`."""
+    reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+    failed = [
+        counter_id
+        for counter_id, reason in zip(counter_ids, reasons[offset:], strict=False)
+        if reason == "ConditionalCheckFailed"
+    ]
+    if failed:
+        log.warning("pending counters already at zero (drift, left to reconcile): %s", failed)
+    return failed
 
 
 def _move_spend(owner: str, day: str, delta: int) -> None:
@@ -150,8 +200,13 @@ def _move_spend(owner: str, day: str, delta: int) -> None:
 
 
 def cancel(reservation: Reservation) -> None:
-    """Nothing was made: return the slot and the reserved spend."""
-    release_slot(reservation.owner)
+    """Nothing was stored or made: return the slot and the reserved spend."""
+    release_reserved_slot(reservation)
+    refund_reservation(reservation)
+
+
+def refund_reservation(reservation: Reservation) -> None:
+    """Nothing was made: the reserved spend goes back (the slot goes with the job item)."""
     try:
         _move_spend(reservation.owner, _day(), -reservation.cents)
     except Exception:

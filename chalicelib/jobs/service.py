@@ -24,6 +24,7 @@ from chalicelib.upstreams.base import (
     ReferenceImage,
     UpstreamError,
     UpstreamNotFound,
+    UpstreamOutcomeUncertain,
     UpstreamVideo,
 )
 from chalicelib.upstreams.registry import provider_for, provider_named
@@ -93,9 +94,24 @@ def _submit(
     try:
         video = call()
     except Exception as exc:
-        # Nothing half-made stays behind: the job, its reference and the key go.
+        if isinstance(exc, UpstreamOutcomeUncertain):
+            # The paid call may have been accepted: never "nothing was made". The job stays
+            # pending without an upstream id, holding its slot, spend and key; the refresher
+            # fails it `submission_uncertain` after the grace period unless its id arrives.
+            log.warning("create for job %s: outcome uncertain: %s", job.id, exc)
+            job_store.update(
+                job,
+                [JobModel.upstream_status.set(lifecycle.UNCERTAIN)],
+                JobModel.id.exists(),
+                versioned=False,
+            )
+            if idempotency_key:
+                idempotency.complete(owner, idempotency_key)
+            return Created(job)
+        # Nothing half-made stays behind: the job (and its slot), its reference, the
+        # reserved spend and the key go.
         job_store.remove(job)
-        quotas.cancel(reservation)
+        quotas.refund_reservation(reservation)
         if reference is not None:
             media_store.delete_job_media(job.id)
         if idempotency_key:

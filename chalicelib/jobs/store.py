@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.errors import bad_request
@@ -129,13 +130,52 @@ def finish(
     if status not in ("completed", "failed"):
         raise ValueError(status)
     guard = JobModel.status.is_in(*PENDING_STATUSES)
-    update(
+    if not release_slot_with(
         job,
         [JobModel.status.set(status), JobModel.pending.remove(), *actions],
         guard if condition is None else guard & condition,
         versioned=versioned,
-    )
-    quotas.release_slot(job.owner)  # this writer won the one transition out of pending
+    ):
+        raise TransitionRefused(job.id)
+
+
+def release_slot_with(
+    job: JobModel, actions: list[Any], condition: Any, *, versioned: bool = False
+) -> bool:
+    """Apply `actions` to the job under `condition` and give its pending slot back, in one
+    transaction. The job's `slot_released_at` mark makes the release happen at most once,
+    whoever races (refresher, webhook, DELETE, cancel). False when the job's condition (or
+    the mark) refused: nothing was written. Refreshes `job` in place."""
+    now = clock.now()
+    counters = quotas.slot_counter_ids(job.owner)
+    guard = JobModel.id.exists() & JobModel.slot_released_at.does_not_exist()
+    job_actions = [
+        *actions,
+        JobModel.slot_released_at.set(now),
+        JobModel.updated_at.set(clock.utcnow()),
+    ]
+    for _ in range(len(counters) + 1):
+        try:
+            with TransactWrite(connection=quotas.connection()) as tx:
+                tx.update(
+                    job,
+                    list(job_actions),  # PynamoDB appends its version action to the list
+                    guard if condition is None else guard & condition,
+                    add_version_condition=versioned,
+                )
+                quotas.add_slot_release(tx, counters)
+        except TransactWriteError as exc:
+            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            failed = quotas.failed_counters(exc, counters, offset=1)
+            if not failed:
+                raise
+            counters = [c for c in counters if c not in failed]
+            continue
+        job.refresh(consistent_read=True)
+        return True
+    raise RuntimeError("unreachable: every counter was left out and the job still refused")
 
 
 def fail(job: JobModel, code: str, message: str) -> None:
@@ -147,16 +187,23 @@ def accept_upstream(job: JobModel, upstream_id: str, upstream_status: str, progr
     about it finds the job), then record it on the job with its first status."""
     UpstreamLink(UpstreamLink.key(upstream_id), job_id=job.id).save()
     status = "in_progress" if upstream_status == "in_progress" else "queued"
-    update(
-        job,
-        [
-            JobModel.upstream_id.set(upstream_id),
-            JobModel.upstream_status.set(upstream_status),
-            JobModel.status.set(status),
-            JobModel.progress.set(min(progress, 99)),
-            JobModel.checked_at.set(clock.now()),
-        ],
-    )
+    # A paid render exists now, so its id is written whatever happened to the job meanwhile
+    # (a DELETE while the create waited): the clean-up then deletes it upstream. Only a job
+    # that already left the pending states keeps its status.
+    actions = [
+        JobModel.upstream_id.set(upstream_id),
+        JobModel.upstream_status.set(upstream_status),
+        JobModel.checked_at.set(clock.now()),
+    ]
+    try:
+        update(
+            job,
+            [*actions, JobModel.status.set(status), JobModel.progress.set(min(progress, 99))],
+            JobModel.id.exists() & JobModel.status.is_in(*PENDING_STATUSES),
+            versioned=False,
+        )
+    except TransitionRefused:
+        update(job, actions, JobModel.id.exists(), versioned=False)
 
 
 def job_for_upstream(upstream_id: str) -> JobModel | None:
@@ -169,18 +216,18 @@ def job_for_upstream(upstream_id: str) -> JobModel | None:
 
 
 def remove(job: JobModel) -> None:
-    """Delete the item and its upstream link. A job upstream had accepted that never reached
-    a terminal state (deleted while rendering) gives its pending slot back here."""
+    """Delete the item and its upstream link. A job that never reached a terminal state
+    (deleted while rendering, or a create that failed) gives its pending slot back first,
+    once: of any number of racing removers, one marks and releases; all delete."""
+    if job.status in PENDING_STATUSES:
+        release_slot_with(job, [], None)
     try:
         job.delete(add_version_condition=False)
     except DeleteError as exc:
         if not is_conditional_failure(exc):
             raise
-        return
     if job.upstream_id is not None:
         UpstreamLink(UpstreamLink.key(job.upstream_id)).delete()
-        if job.status in PENDING_STATUSES:
-            quotas.release_slot(job.owner)
 
 
 def pending_jobs() -> list[JobModel]:

@@ -10,6 +10,7 @@ from chalice import Blueprint, Rate
 
 from chalicelib.catalog.refresh import refresh_listings
 from chalicelib.jobs import refresher
+from chalicelib.jobs.reconcile import reconcile
 
 schedule = Blueprint(__name__)
 log = logging.getLogger(__name__)
@@ -24,7 +25,12 @@ def tick(remaining_seconds: Callable[[], float] | None = None) -> dict[str, obje
         listings = {}
     # Stop well before the Lambda timeout; the next tick picks up the rest.
     budget = max(1.0, remaining_seconds() - 15) if remaining_seconds else None
-    return {**refresher.refresh_pending(time_budget=budget).as_dict(), "catalog": listings}
+    result = {**refresher.refresh_pending(time_budget=budget).as_dict(), "catalog": listings}
+    try:
+        result["counter_corrections"] = reconcile()
+    except Exception:  # the safety net must not fail the tick
+        log.exception("pending-counter reconciliation failed")
+    return result
 
 
 @schedule.schedule(Rate(1, unit=Rate.MINUTES), name="refresh_pending_jobs")

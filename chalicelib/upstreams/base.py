@@ -114,6 +114,10 @@ class UpstreamUnavailable(UpstreamError):
     """5xx, timeouts and connection failures."""
 
 
+class UpstreamOutcomeUncertain(UpstreamUnavailable):
+    """A billed call (a create) broke off after it was sent: it may have been accepted."""
+
+
 class UpstreamNotConfigured(UpstreamError):
     """This server cannot call the upstream at all: its key is not set, or its SSM parameter
     is missing or unreadable (the message names which and the fix), or the catalog names an

@@ -18,7 +18,8 @@ from typing import Any
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from chalicelib.upstreams.base import UpstreamError, UpstreamUnavailable
+from chalicelib import deadline
+from chalicelib.upstreams.base import UpstreamError, UpstreamOutcomeUncertain, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +75,28 @@ class RetryPolicy:
         to_error: Callable[[requests.Response], UpstreamError],
         unreachable: str,
     ) -> requests.Response:
-        """Call `attempt_once` until it answers < 400 or the policy gives up."""
+        """Call `attempt_once` until it answers < 400 or the policy gives up. On a request
+        path (`deadline.active()`) nothing is retried: a sleep there would outlive the
+        request. A billed call that broke off after it was sent may have been accepted:
+        `UpstreamOutcomeUncertain`, never "nothing was made"."""
         attempt = 0
+        max_retries = 0 if deadline.active() else self.max_retries
         while True:
             try:
                 response = attempt_once()
+            except deadline.DeadlineReached as exc:
+                raise UpstreamUnavailable(f"{unreachable}: no time left ({exc})") from exc
             except requests.RequestException as exc:
                 log.warning("%s failed: %s (attempt %d)", label, type(exc).__name__, attempt + 1)
-                if (never_sent(exc) or not billed) and attempt < self.max_retries:
+                sent = not never_sent(exc)
+                if (not sent or not billed) and attempt < max_retries:
                     self.sleep(self.delay(attempt, None))
                     attempt += 1
                     continue
+                if billed and sent:
+                    raise UpstreamOutcomeUncertain(
+                        f"{unreachable}: {type(exc).__name__} after the request was sent"
+                    ) from exc
                 raise UpstreamUnavailable(f"{unreachable}: {type(exc).__name__}") from exc
             if response.status_code < 400:
                 return response
@@ -98,7 +110,7 @@ class RetryPolicy:
                 error.request_id,
             )
             retryable = response.status_code in RETRYABLE_STATUSES and not billed
-            if retryable and attempt < self.max_retries:
+            if retryable and attempt < max_retries:
                 self.sleep(self.delay(attempt, error.retry_after))
                 attempt += 1
                 continue
@@ -172,7 +184,7 @@ class BearerKeyClient:
         all_headers = {"Authorization": f"{self.scheme} {self._api_key}", **(headers or {})}
         response = (retry or self.retry).send(
             lambda: self._session.request(
-                method, url, headers=all_headers, timeout=self.timeout, **kwargs
+                method, url, headers=all_headers, timeout=deadline.timeout(self.timeout), **kwargs
             ),
             billed=billed,
             label=f"{self.label} {method} {path}",

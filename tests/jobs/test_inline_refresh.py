@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.jobs import refresher
 from tests.support.api import body, get
 from tests.support.clock import CLOCK, RENDER_CLOCK_SECONDS
 from tests.support.jobs import finish_upstream, load, s3_keys, seed_jobs
@@ -52,6 +53,12 @@ def test_stale_pending_job_is_refreshed_by_a_get(client, aws, simulator, poll):
     assert simulator.stats["retrieve"] == retrieves + 2
 
     finish_upstream(simulator, [job])
+    saving = body(get(client, path))["job"]
+    # A request never copies the video (it would not fit the request's deadline): the GET
+    # records that upstream finished, and the refresher archives it.
+    assert (saving["status"], saving["progress"]) == ("in_progress", 100)
+    assert s3_keys(aws, job.id) == []
+    refresher.refresh_pending()
     done = body(get(client, path))["job"]
     assert done["status"] == "completed"
     assert done["media_url"] == f"{path}/media"
@@ -71,6 +78,10 @@ def test_get_survives_an_upstream_failure_during_inline_refresh(client, aws, sim
     answer = get(client, f"/api/videos/{job.id}")
     assert answer.status_code == 200
     assert body(answer)["job"]["status"] == "queued"  # as stored; the next GET tries again
+    # One attempt only: a request never sleeps in retries (its deadline would not allow it).
+    assert faults.pending_faults() == 1
+    CLOCK.advance(2)
+    assert body(get(client, f"/api/videos/{job.id}"))["job"]["status"] == "queued"
     assert faults.pending_faults() == 0
 
     CLOCK.advance(2)

@@ -207,9 +207,11 @@ def test_a_signed_webhook_refreshes_the_job_at_once_and_is_processed_once(app, s
     )
     first = deliver(app, completed_event(upstream_id))
     assert first.status_code == 200 and body(first) == {"status": "processed"}
-    stored = body(get(app, f"/api/videos/{job['id']}"))["job"]
-    assert stored["status"] == "completed"
-    assert stored["cost_usd"] != 999.0  # read from upstream, never from the body
+    seen = body(get(app, f"/api/videos/{job['id']}"))["job"]
+    assert (seen["status"], seen["progress"]) == ("in_progress", 100)  # saving: the refresher
+    assert seen["cost_usd"] != 999.0  # read from upstream, never from the body
+    refresher.refresh_pending()
+    assert body(get(app, f"/api/videos/{job['id']}"))["job"]["status"] == "completed"
     again = deliver(app, completed_event(upstream_id))
     assert body(again) == {"status": "duplicate"}
 
