@@ -49,6 +49,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from chalicelib import deadline
 from chalicelib.catalog.spec import aspect_ratio_of
 from chalicelib.upstreams.base import (
     VARIANTS,
@@ -326,7 +327,9 @@ class FalClient(BearerKeyClient):
         headers = {"Range": byte_range} if byte_range else {}
         # The file is on fal's CDN: a public URL, fetched without the key.
         response = self.retry.send(
-            lambda: self._session.get(url, headers=headers, timeout=self.timeout, stream=True),
+            lambda: self._session.get(
+                url, headers=headers, timeout=deadline.timeout(self.timeout), stream=True
+            ),
             billed=False,
             label="fal GET output file",
             to_error=error_from_response,

@@ -37,7 +37,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from chalicelib import clock
+from chalicelib import clock, deadline
 from chalicelib.upstreams.base import (
     CreateRequest,
     UpstreamAuthError,
@@ -392,7 +392,7 @@ class VeoClient:
             url,
             headers,
             credentials=lambda target: key if _origin(target) == home else {},
-            timeout=self.timeout,
+            timeout=deadline.timeout(self.timeout),
             **kwargs,
         )
 

@@ -46,7 +46,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from chalicelib import clock
+from chalicelib import clock, deadline
 from chalicelib.config import Settings
 from chalicelib.upstreams.base import (
     CreateRequest,
@@ -307,7 +307,7 @@ class ServiceAccountTokens:
             lambda: self._session.post(
                 self.token_url,
                 data={"grant_type": JWT_BEARER, "assertion": assertion},
-                timeout=self._timeout,
+                timeout=deadline.timeout(self._timeout),
                 allow_redirects=False,
             ),
             billed=False,
@@ -599,7 +599,7 @@ class VertexVeoClient:
             url,
             headers,
             credentials=lambda target: credentials if _origin(target) in self._trusted else {},
-            timeout=self.timeout,
+            timeout=deadline.timeout(self.timeout),
             **kwargs,
         )
 
