@@ -15,7 +15,13 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devserver")
 # UPSTREAM_PROTOCOL: the wire protocol `make run` speaks
-PROTOCOLS = ("openai", "veo", "openrouter", "fal")
+PROTOCOLS = ("openai", "veo", "openrouter", "vertex", "fal")
+# Google Cloud credentials for Veo on Vertex AI: with one, `make run` calls the real Vertex
+VERTEX_CREDENTIALS = (
+    "VERTEX_SERVICE_ACCOUNT_JSON",
+    "VERTEX_SERVICE_ACCOUNT_PARAM",
+    "VERTEX_API_KEY",
+)
 
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -133,6 +139,8 @@ class LocalStack:
 
     def _configure_upstream(self) -> None:
         default = "openrouter" if os.environ.get("OPENROUTER_API_KEY") else "openai"
+        if default == "openai" and any(os.environ.get(name) for name in VERTEX_CREDENTIALS):
+            default = "vertex"
         if default == "openai" and (os.environ.get("FAL_KEY") or os.environ.get("FAL_KEY_PARAM")):
             default = "fal"
         protocol = os.environ.get("UPSTREAM_PROTOCOL", "").strip() or default
@@ -143,6 +151,9 @@ class LocalStack:
             return
         if protocol == "openrouter":
             self._configure_openrouter()
+            return
+        if protocol == "vertex":
+            self._configure_vertex()
             return
         if protocol == "fal":
             self._configure_fal()
@@ -190,6 +201,23 @@ class LocalStack:
         self._start_simulator(openai=False, **webhook)
         os.environ["OPENROUTER_BASE_URL"] = self.simulator.openrouter_url
         os.environ["OPENROUTER_API_KEY"] = "simulator-local-key"
+
+    def _configure_vertex(self) -> None:
+        """UPSTREAM_PROTOCOL=vertex: Veo 3.1 on Vertex AI with the Google Cloud credentials
+        set (VERTEX_SERVICE_ACCOUNT_JSON, ..._PARAM or VERTEX_API_KEY), else the simulator's
+        Vertex protocol, signed in with the simulator's own test service account."""
+        if any(os.environ.get(name) for name in VERTEX_CREDENTIALS):
+            os.environ.setdefault("VIDEOS_UPSTREAM", "remote")
+            log.info(
+                "upstream: Veo on Vertex AI in %s", os.environ.get("VERTEX_LOCATION", "us-central1")
+            )
+            return
+        self._start_simulator(openai=False)  # Vertex sends no webhooks
+        os.environ["VERTEX_BASE_URL"] = self.simulator.vertex_url
+        os.environ["VERTEX_GCS_BASE_URL"] = self.simulator.vertex_url
+        os.environ["VERTEX_TOKEN_URL"] = self.simulator.vertex_token_url
+        os.environ["VERTEX_SERVICE_ACCOUNT_JSON"] = self.simulator.vertex.service_account_json
+        os.environ.pop("VERTEX_PROJECT", None)  # the test key's own project
 
     def _configure_fal(self) -> None:
         """fal.ai's queue with the preset models: the real one with FAL_KEY (or FAL_KEY_PARAM),

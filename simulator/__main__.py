@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from .server import SimulatorServer
@@ -22,8 +23,8 @@ def _env(name: str, default: str | None = None) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
-        description="Serve the OpenAI Videos API protocol (and the Veo, OpenRouter and fal.ai "
-        "video protocols) locally, rendering real MP4s.",
+        description="Serve the OpenAI Videos API protocol (and the Veo, Vertex AI, OpenRouter "
+        "and fal.ai video protocols) locally, rendering real MP4s.",
     )
     add = parser.add_argument
     add("--host", default=_env("SIMULATOR_HOST", "127.0.0.1"), help="env SIMULATOR_HOST")
@@ -70,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(env OPENROUTER_WEBHOOK_SECRET)",
     )
     add(
+        "--vertex-key-out",
+        default=_env("SIMULATOR_VERTEX_KEY_OUT"),
+        help="write the simulator's test service-account key (JSON, for "
+        "VERTEX_SERVICE_ACCOUNT_JSON) to this file (env SIMULATOR_VERTEX_KEY_OUT)",
+    )
+    add(
         "--cache-dir",
         default=_env("SIMULATOR_CACHE_DIR"),
         help="keep rendered media here; default: a temporary directory (env SIMULATOR_CACHE_DIR)",
@@ -110,6 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Videos API simulator listening on {simulator.url} (speed {args.speed})", flush=True)
     print(f"OpenRouter Video API on {simulator.openrouter_url}", flush=True)
     print(f"fal.ai queue on {simulator.fal_url}", flush=True)
+    print(
+        f"Veo on Vertex AI on {simulator.vertex_url} (token endpoint {simulator.vertex_token_url})",
+        flush=True,
+    )
+    if args.vertex_key_out:
+        assert simulator.vertex is not None
+        key_file = Path(args.vertex_key_out)
+        key_file.write_text(simulator.vertex.service_account_json)
+        key_file.chmod(0o600)
+        print(f"test service-account key written to {key_file}", flush=True)
     try:
         while not stop.wait(0.5):
             pass

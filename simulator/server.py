@@ -28,6 +28,7 @@ from .openrouter import OpenRouterApi
 from .render import Renderer
 from .store import Job, State, VideoStore
 from .veo import VeoApi
+from .vertex import VertexApi
 from .webhooks import FalWebhookSender, OpenRouterWebhookSender, WebhookSender, decode_secret
 
 log = logging.getLogger("simulator.server")
@@ -149,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         try:
-            for protocol in (simulator.veo, simulator.openrouter, simulator.fal):
+            for protocol in (simulator.veo, simulator.openrouter, simulator.vertex, simulator.fal):
                 if protocol is not None and protocol.owns(path):
                     # Another vendor's routes: their own auth and error envelope.
                     self._respond(request_id, protocol.handle(request))
@@ -289,8 +290,9 @@ def _mask(key: str) -> str:
 class SimulatorServer:
     """An OpenAI Videos API (``/v1/videos``) served on a real socket, in a daemon thread,
     with the Gemini API's Veo routes (``/v1beta``), OpenRouter's video routes (``/api/v1``,
-    see :mod:`simulator.openrouter`) and fal.ai's queue (``/fal``, see :mod:`simulator.fal`)
-    beside it.
+    see :mod:`simulator.openrouter`), Veo on Vertex AI (``/v1/projects/...``, its token
+    endpoint and Cloud Storage route, see :mod:`simulator.vertex`) and fal.ai's queue
+    (``/fal``, see :mod:`simulator.fal`) beside it.
 
     ``clock`` drives job state (inject a fake one in tests); media is rendered with ffmpeg
     into ``cache_dir`` (a fresh temporary directory, removed on :meth:`stop`, when None).
@@ -343,6 +345,7 @@ class SimulatorServer:
         self.store: VideoStore | None = None
         self.api: VideosApi | None = None
         self.veo: VeoApi | None = None
+        self.vertex: VertexApi | None = None
         self.openrouter: OpenRouterApi | None = None
         self.openrouter_webhooks: OpenRouterWebhookSender | None = None
         self.fal: FalApi | None = None
@@ -369,6 +372,7 @@ class SimulatorServer:
         )
         self.api = VideosApi(self.store, self.renderer)
         self.veo = VeoApi(self.api, self.store, api_key=self.api_key, clock=self.clock)
+        self.vertex = VertexApi(self.api, self.store, api_key=self.api_key, clock=self.clock)
         self.openrouter = OpenRouterApi(
             self.api,
             self.store,
@@ -429,6 +433,16 @@ class SimulatorServer:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}/v1"
+
+    @property
+    def vertex_url(self) -> str:
+        """Vertex AI's (and Cloud Storage's) base URL on this simulator: its root."""
+        return self.url.removesuffix("/v1")
+
+    @property
+    def vertex_token_url(self) -> str:
+        """The OAuth token endpoint a service-account assertion is posted to."""
+        return self.vertex_url + "/oauth2/token"
 
     @property
     def openrouter_url(self) -> str:

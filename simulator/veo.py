@@ -59,6 +59,7 @@ log = logging.getLogger("simulator.veo")
 PREFIX = "/v1beta/"
 HTTP_STATUS = {
     400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
@@ -154,8 +155,25 @@ class VeoRequest:
     explicit_resolution: bool = False
 
 
+def check_markers(prompt: str) -> None:
+    """``[fail:create]`` and ``[fail:ratelimit]`` on a create, answered as Google does."""
+    marker_text = prompt.lower()
+    if MARKER_CREATE in marker_text:
+        raise VeoError(500, "An internal error has occurred. Please retry.")
+    if MARKER_RATELIMIT in marker_text:
+        raise VeoError(
+            429,
+            "Resource has been exhausted (e.g. check quota).",
+            details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}],
+            headers={"retry-after": "1"},
+        )
+
+
 class VeoApi:
     """Serves the ``/v1beta`` routes; ``handle`` never raises, errors are Google envelopes."""
+
+    ROUTES = ROUTES
+    PUBLIC = frozenset({"media"})  # endpoints that need no credentials
 
     def __init__(
         self,
@@ -187,7 +205,7 @@ class VeoApi:
             endpoint, params = self._route(request)
             with self._lock:
                 self._stats[endpoint] += 1
-            if endpoint != "media":
+            if endpoint not in self.PUBLIC:
                 self._authenticate(request)
             return getattr(self, endpoint)(request, params)
         except VeoError as exc:
@@ -202,16 +220,7 @@ class VeoApi:
     def create(self, request: Request, params: dict[str, str]) -> Response:
         model = params["model"]
         veo = parse_request(request.body)
-        marker_text = veo.prompt.lower()
-        if MARKER_CREATE in marker_text:
-            raise VeoError(500, "An internal error has occurred. Please retry.")
-        if MARKER_RATELIMIT in marker_text:
-            raise VeoError(
-                429,
-                "Resource has been exhausted (e.g. check quota).",
-                details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}],
-                headers={"retry-after": "1"},
-            )
+        check_markers(veo.prompt)
         created = self.videos._start(self._create_params(model, veo), remixed_from=None)
         assert isinstance(created, JsonResponse)
         return JsonResponse(200, {"name": f"models/{model}/operations/{created.body['id']}"})
@@ -310,7 +319,7 @@ class VeoApi:
         return source, state
 
     def _route(self, request: Request) -> tuple[str, dict[str, str]]:
-        for method, pattern, endpoint in ROUTES:
+        for method, pattern, endpoint in self.ROUTES:
             match = pattern.fullmatch(request.path)
             if match is None:
                 continue
@@ -365,14 +374,20 @@ def _parse_create(body: bytes) -> tuple[str, str, int, Reference | None]:
     return veo.prompt, veo.size, veo.seconds, veo.image
 
 
-def parse_request(body: bytes) -> VeoRequest:
-    """Validate a ``predictLongRunning`` body (every input the module docstring lists)."""
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object, refused as Google refuses one."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _invalid("Invalid JSON payload received.") from exc
     if not isinstance(payload, dict):
         raise _invalid("Invalid JSON payload received: expected an object.")
+    return payload
+
+
+def parse_request(body: bytes) -> VeoRequest:
+    """Validate a ``predictLongRunning`` body (every input the module docstring lists)."""
+    payload = json_object(body)
     _reject_unknown(payload, ("instances", "parameters"))
     instances = payload.get("instances")
     if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
