@@ -57,6 +57,12 @@ class PayloadTooLarge(AppError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(AppError):
+    """A body this route does not read (a JSON route takes `application/json` only)."""
+
+    code = "unsupported_media_type"
+
+
 class RangeNotSatisfiable(AppError):
     code = "range_not_satisfiable"
 

@@ -9,7 +9,9 @@ routes use this module's `Blueprint`, whose views answer those errors themselves
 from __future__ import annotations
 
 import functools
+import logging
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,7 @@ from chalicelib.errors import (
     RangeNotSatisfiable,
     Unauthorized,
     Unavailable,
+    UnsupportedMediaType,
     error_body,
 )
 from chalicelib.upstreams.base import (
@@ -40,6 +43,9 @@ from chalicelib.upstreams.base import (
     UpstreamRateLimited,
 )
 
+log = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json"
 BINARY_TYPES = ("video/mp4", "image/webp", "image/jpeg", "image/png", "application/octet-stream")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -54,6 +60,7 @@ STATUS_BY_ERROR: tuple[tuple[type[AppError], int], ...] = (
     (Conflict, 409),
     (Gone, 410),
     (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (RangeNotSatisfiable, 416),
     (LimitReached, 429),
     (Unavailable, 503),
@@ -88,11 +95,18 @@ def refusal(exc: AppError) -> Response:
     return _json(status, error_body(exc.code, exc.message, exc.field), headers)
 
 
+# An upstream's field name is echoed (as `field`) only when it looks like one.
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
 def upstream_failure(exc: UpstreamError) -> Response:
     """The response for an upstream failure, the same wherever it happened (create, remix,
-    the media proxy): a 429 stays a 429 with `Retry-After`, a refusal of the input a 400."""
-    if isinstance(exc, UpstreamNotConfigured):
+    the media proxy): a 429 stays a 429 with `Retry-After`, a refusal of the input a 400.
+    What the upstream said is logged here, never answered: each kind of failure has our own
+    message (an upstream's text may hold internals, or markup for a page that shows it)."""
+    if isinstance(exc, UpstreamNotConfigured):  # raised by this server, in its own words
         return _json(503, error_body("upstream_not_configured", exc.message))
+    log.warning("upstream failure answered (%s): %s", type(exc).__name__, exc)
     if isinstance(exc, UpstreamRateLimited):
         wait = max(1, math.ceil(exc.retry_after or 5))
         message = f"The video service is busy. Try again in {wait} s."
@@ -101,7 +115,16 @@ def upstream_failure(exc: UpstreamError) -> Response:
         if exc.code == "moderation_blocked":
             message = "The video service refused this prompt or image under its content policy."
             return _json(400, error_body("moderation_blocked", message, exc.param or "prompt"))
-        return _json(400, error_body("upstream_rejected", exc.message, exc.param))
+        if exc.code == "remix_unsupported":
+            message = "This model cannot remix a video."
+            return _json(400, error_body("remix_unsupported", message))
+        field = exc.param if exc.param and FIELD_NAME.fullmatch(exc.param) else None
+        message = (
+            f"The video service refused the value of '{field}'. Change it and try again."
+            if field
+            else "The video service refused this request's input. Change it and try again."
+        )
+        return _json(400, error_body("upstream_rejected", message, field))
     if isinstance(exc, UpstreamAuthError):
         message = "The video service rejected this server's API key: check the key in the settings."
         return _json(502, error_body("upstream_auth_failed", message))
@@ -111,17 +134,36 @@ def upstream_failure(exc: UpstreamError) -> Response:
             "(for OpenRouter: openrouter.ai/credits), then try again."
         )
         return _json(402, error_body("upstream_out_of_credits", message))
-    return _json(502, error_body("upstream_error", f"The video service failed: {exc.message}"))
+    status = f" (HTTP {exc.status})" if exc.status else ""
+    message = f"The video service failed to answer this request{status}. Try again in a minute."
+    return _json(502, error_body("upstream_error", message))
 
 
 def error_response(exc: AppError | UpstreamError) -> Response:
     return upstream_failure(exc) if isinstance(exc, UpstreamError) else refusal(exc)
 
 
-def _answering_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+def require_json(request: Any) -> None:
+    """A JSON route reads `application/json` only (parameters such as charset aside); any
+    other type, or none with a body, is a 415. Chalice's own check is looser (it takes
+    `text/plain;application/json` and `*/*`), and a page on any origin may POST those, or a
+    body without a type, with no CORS preflight: on `make run` with a real key, that would
+    start paid renders."""
+    declared = (request.headers or {}).get("content-type")
+    if declared is None and not request.raw_body:
+        return  # nothing to read (a cancel)
+    if declared is None or declared.split(";", 1)[0].strip().lower() != JSON_TYPE:
+        raise UnsupportedMediaType("This route takes a JSON body: Content-Type: application/json.")
+
+
+def _answering_errors(
+    view: Callable[..., Any], request_check: Callable[[], None] | None = None
+) -> Callable[..., Any]:
     @functools.wraps(view)
     def answered(*args: Any, **kwargs: Any) -> Any:
         try:
+            if request_check is not None:
+                request_check()
             with deadline.request():
                 return view(*args, **kwargs)
         except (AppError, UpstreamError) as exc:
@@ -132,13 +174,17 @@ def _answering_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 class Blueprint(chalice.Blueprint):
     """A Chalice Blueprint whose routes answer refusals and upstream failures in the
-    contract's shape (see the module docstring)."""
+    contract's shape (see the module docstring). `json_body=True` makes a route take
+    `application/json` only (`require_json`)."""
 
-    def route(self, path: str, **kwargs: Any) -> Callable[..., Any]:
+    def route(self, path: str, *, json_body: bool = False, **kwargs: Any) -> Callable[..., Any]:
+        if json_body:
+            kwargs["content_types"] = [JSON_TYPE]
         register = super().route(path, **kwargs)
+        check = (lambda: require_json(self.current_request)) if json_body else None
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-            register(_answering_errors(view))
+            register(_answering_errors(view, check))
             return view
 
         return decorator
@@ -160,7 +206,9 @@ def _contract_shape(response: Response) -> Response:
 def _check_body_size(request: Any) -> None:
     limit = get_settings().max_body_bytes
     declared = (request.headers or {}).get("content-length", "")
-    size = int(declared) if declared.isdigit() else len(request.raw_body or b"")
+    # ASCII digits only: `str.isdigit` also takes '²', which `int` refuses.
+    digits = declared.isascii() and declared.isdigit() and len(declared) <= 18
+    size = int(declared) if digits else len(request.raw_body or b"")
     if size > limit:
         raise PayloadTooLarge(f"The request body is larger than {limit // 1024} KiB.")
 

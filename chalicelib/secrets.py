@@ -71,6 +71,12 @@ def _fetch(name: str) -> str:
     return value
 
 
+def forget(name: str) -> None:
+    """Read SSM parameter `name` again next time (a table that must follow revocations)."""
+    with _lock:
+        _cache.pop(name, None)
+
+
 @runtime.register
 def _forget_values() -> None:
     """Forget cached values and the client (tests; a rotated secret in a warm process)."""

@@ -36,6 +36,13 @@ LIST_MAX_LIMIT = 100
 QUERY_MAX_CHARS = 200
 QUERY_MAX_WORDS = 12  # each word is one more `contains` in the DynamoDB filter
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
+# A job id is a UUID as `job_store.new_job` makes it; a cursor holds one and its created key.
+JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+CREATED_KEY = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}#" + JOB_ID.pattern
+)
+CURSOR_MAX_CHARS = 1024
+LIMIT_MAX_DIGITS = 3
 
 
 @dataclass(frozen=True)
@@ -206,12 +213,36 @@ def remix(
     )
 
 
+def job_id_or_404(job_id: str) -> str:
+    """`job_id` when it is a job id: anything else is no job, answered before it reaches
+    DynamoDB (where an empty or oversized key is a ValidationException, a 500)."""
+    if not JOB_ID.fullmatch(job_id):
+        raise not_found()
+    return job_id
+
+
 def _parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return LIST_DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= LIST_MAX_LIMIT:
+    # ASCII digits only: `str.isdigit` also takes '²' and other scripts' digits, `int` not.
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= LIMIT_MAX_DIGITS
+    if not digits or not 1 <= int(raw) <= LIST_MAX_LIMIT:
         raise bad_request("limit", f"limit must be a whole number from 1 to {LIST_MAX_LIMIT}.")
     return int(raw)
+
+
+def _parse_cursor(raw: str | None, owner: str) -> str | None:
+    """A cursor as `list_page` hands them out (bounded size, a job id and its created key),
+    checked before it becomes a DynamoDB start key; else a 400 naming `cursor`."""
+    if not raw:
+        return None
+    refused = bad_request("cursor", "The cursor is not one this API handed out.")
+    if len(raw) > CURSOR_MAX_CHARS:
+        raise refused
+    key = job_store.decode_cursor(raw, owner)
+    if not (JOB_ID.fullmatch(key["id"]["S"]) and CREATED_KEY.fullmatch(key["created_key"]["S"])):
+        raise refused
+    return raw
 
 
 def list_jobs(owner: str, params: dict[str, str]) -> dict[str, Any]:
@@ -234,7 +265,7 @@ def list_jobs(owner: str, params: dict[str, str]) -> dict[str, Any]:
     page = job_store.list_page(
         owner,
         limit=limit,
-        cursor=params.get("cursor") or None,
+        cursor=_parse_cursor(params.get("cursor"), owner),
         status=status,
         query=query,
         model=model,

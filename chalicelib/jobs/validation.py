@@ -25,6 +25,8 @@ CREATE_FIELDS = frozenset(
 )
 REMIX_FIELDS = frozenset({"prompt"})
 REFERENCE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+# json.loads turns "\ud800" into a lone surrogate: a str no UTF-8 encoder (boto3, requests) takes.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)(?P<params>(;[^;,]*)*);base64,", re.I)
 
 
@@ -43,15 +45,41 @@ class CreateInput:
 
 
 def parse_json_object(raw_body: bytes | None) -> dict[str, Any]:
+    """The body as a JSON object whose every string is Unicode text; a 400 otherwise.
+    A body nested past the parser's depth is `invalid_json` (RecursionError), and a lone
+    surrogate (`"\\ud800"`, valid JSON but no text: it cannot be stored or sent on) is a 400
+    naming the top-level field that holds it."""
     if not raw_body:
         raise bad_request(None, "The request body must be a JSON object.", "invalid_json")
     try:
         body = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad_request(None, "The request body is not valid JSON.", "invalid_json") from None
     if not isinstance(body, dict):
         raise bad_request(None, "The request body must be a JSON object.", "invalid_json")
+    for name, value in body.items():
+        if LONE_SURROGATE.search(name):
+            shown = name.encode("utf-8", "backslashreplace").decode()
+            raise bad_request(shown, "A field name holds a lone surrogate: it is not text.")
+        if _holds_lone_surrogate(value):
+            raise bad_request(name, f"'{name}' holds a lone surrogate (\\ud800-\\udfff): not text.")
     return body
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether any string in `value` (however nested; walked without recursion) holds one."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def reject_unknown_fields(body: dict[str, Any], allowed: frozenset[str]) -> None:

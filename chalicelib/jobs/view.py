@@ -15,22 +15,19 @@ def job_path(job_id: str) -> str:
     return f"/api/videos/{job_id}"
 
 
-def media_base(job: JobModel) -> str:
-    """`/api/videos/{id}/media`, signed for the owner when sign-in is on (see media/links.py)."""
-    base = f"{job_path(job.id)}/media"
-    if get_settings().auth_mode == "none":
-        return base
-    return f"{base}?sig={media_links.sign(job.id, job.owner)}"
-
-
-def _with_param(url: str, param: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{param}"
+def media_link(job: JobModel, variant: str = "video") -> str:
+    """`/api/videos/{id}/media[?variant=...]`, signed for the owner and that one variant when
+    sign-in is on (see media/links.py)."""
+    params = [] if variant == "video" else [f"variant={variant}"]
+    if get_settings().auth_mode != "none":
+        params.insert(0, f"sig={media_links.sign(job.id, job.owner, variant)}")
+    query = f"?{'&'.join(params)}" if params else ""
+    return f"{job_path(job.id)}/media{query}"
 
 
 def to_public(job: JobModel) -> dict[str, Any]:
     completed = job.status == "completed"
-    base = media_base(job) if completed or job.reference_key else None
-    media_url = base if completed else None
+    media_url = media_link(job) if completed else None
     return {
         "id": job.id,
         "prompt": job.prompt,
@@ -44,9 +41,7 @@ def to_public(job: JobModel) -> dict[str, Any]:
         "progress": int(job.progress),
         "sora_job_id": job.upstream_id,
         "remixed_from": job.remixed_from,
-        "reference_url": _with_param(base, "variant=reference")
-        if base and job.reference_key
-        else None,
+        "reference_url": media_link(job, "reference") if job.reference_key else None,
         "content_variant": "video",
         "content_ready_at": iso(job.content_ready_at),
         "error_code": job.error_code,
@@ -55,8 +50,8 @@ def to_public(job: JobModel) -> dict[str, Any]:
         "cost_usd": float(job.cost_usd) if job.cost_usd is not None else None,
         "provider": job.provider,
         "media_url": media_url,
-        "thumbnail_url": _with_param(media_url, "variant=thumbnail")
-        if media_url and "thumbnail" in (job.archived_variants or set())
+        "thumbnail_url": media_link(job, "thumbnail")
+        if completed and "thumbnail" in (job.archived_variants or set())
         else None,
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),

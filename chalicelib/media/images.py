@@ -26,9 +26,19 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+# A JPEG's frame header (SOF) follows a few metadata segments (JFIF, Exif, ICC, XMP): one
+# that is not among its first JPEG_MAX_MARKERS markers (fill bytes count) nor within its first
+# JPEG_SOF_WITHIN_BYTES is refused, so a crafted file costs a bounded scan, not seconds of CPU.
+JPEG_MAX_MARKERS = 1000
+JPEG_SOF_WITHIN_BYTES = 4 * 1024 * 1024
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int]:
     pos = 2
-    while pos + 4 <= len(data):
+    end = min(len(data), JPEG_SOF_WITHIN_BYTES)
+    for _ in range(JPEG_MAX_MARKERS):
+        if pos + 4 > end:
+            break
         if data[pos] != 0xFF:
             raise ImageFormatError("JPEG marker expected")
         marker = data[pos + 1]
@@ -46,7 +56,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
             height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
             return width, height
         pos += 2 + length
-    raise ImageFormatError("JPEG has no frame header")
+    raise ImageFormatError("JPEG has no frame header near its start")
 
 
 def _webp_size(data: bytes) -> tuple[int, int]:

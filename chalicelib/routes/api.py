@@ -13,14 +13,13 @@ from chalicelib.config import get_settings
 from chalicelib.http import Blueprint
 from chalicelib.jobs import quotas
 from chalicelib.jobs import service as jobs_service
+from chalicelib.jobs.service import job_id_or_404
 from chalicelib.jobs.validation import PROMPT_MAX_CHARS, REFERENCE_MAX_BYTES
 from chalicelib.jobs.view import job_path, to_public
 from chalicelib.media import links as media_links
 from chalicelib.media import service as media_service
 
 api = Blueprint(__name__)
-
-JSON_TYPES = ["application/json", "text/plain", "application/octet-stream"]
 
 
 def _owner() -> str:
@@ -68,7 +67,7 @@ def usage() -> dict[str, Any]:
     return quotas.usage(_owner())
 
 
-@api.route("/videos", methods=["POST"], content_types=JSON_TYPES)
+@api.route("/videos", methods=["POST"], json_body=True)
 def create_video() -> Response:
     request = api.current_request
     created = jobs_service.create(_owner(), request.raw_body, _header("Idempotency-Key"))
@@ -84,35 +83,43 @@ def list_videos() -> dict[str, Any]:
 
 @api.route("/videos/{job_id}", methods=["GET"])
 def get_video(job_id: str) -> dict[str, Any]:
-    return {"job": to_public(jobs_service.get_job(_owner(), job_id))}
+    owner = _owner()
+    return {"job": to_public(jobs_service.get_job(owner, job_id_or_404(job_id)))}
 
 
 @api.route("/videos/{job_id}", methods=["DELETE"])
 def delete_video(job_id: str) -> Response:
-    jobs_service.delete_job(_owner(), job_id)
+    owner = _owner()
+    jobs_service.delete_job(owner, job_id_or_404(job_id))
     return Response(body="", status_code=204)
 
 
-@api.route("/videos/{job_id}/cancel", methods=["POST"], content_types=JSON_TYPES)
+@api.route("/videos/{job_id}/cancel", methods=["POST"], json_body=True)
 def cancel_video(job_id: str) -> dict[str, Any]:
-    return {"job": to_public(jobs_service.cancel_job(_owner(), job_id))}
+    owner = _owner()
+    return {"job": to_public(jobs_service.cancel_job(owner, job_id_or_404(job_id)))}
 
 
-@api.route("/videos/{job_id}/remix", methods=["POST"], content_types=JSON_TYPES)
+@api.route("/videos/{job_id}/remix", methods=["POST"], json_body=True)
 def remix_video(job_id: str) -> Response:
     request = api.current_request
-    created = jobs_service.remix(_owner(), job_id, request.raw_body, _header("Idempotency-Key"))
+    owner = _owner()
+    key = _header("Idempotency-Key")
+    created = jobs_service.remix(owner, job_id_or_404(job_id), request.raw_body, key)
     return _created(created)
 
 
 @api.route("/videos/{job_id}/media", methods=["GET"])
 def video_media(job_id: str) -> Response:
     params = api.current_request.query_params or {}
-    signed_owner = media_links.verify(job_id, params["sig"]) if params.get("sig") else None
+    job_id_or_404(job_id)
+    variant = media_service.parse_variant(params.get("variant"))
+    sig = params.get("sig")
+    signed_owner = media_links.verify(job_id, sig, variant) if sig else None
     answer = media_service.media(
         signed_owner or _owner(),
         job_id,
-        params.get("variant"),
+        variant,
         params.get("download") in ("1", "true"),
         _header("Range"),
     )

@@ -17,8 +17,28 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 TOLERANCE_SECONDS = 300
 
 
+ID_MAX_CHARS = 256  # a delivery id becomes part of a DynamoDB key (at most 2,048 bytes)
+SIGNATURES_MAX_CHARS = 4096
+
+
 class SignatureError(ValueError):
     pass
+
+
+def ascii_header(name: str, value: str, max_chars: int) -> str:
+    """`value` when it is printable ASCII of at most `max_chars`; a SignatureError naming the
+    header otherwise (headers are text whose bytes are compared, never decoded guesses)."""
+    if len(value) > max_chars or not (value.isascii() and value.isprintable()):
+        raise SignatureError(f"{name} is not printable ASCII of at most {max_chars} characters")
+    return value
+
+
+def unix_time(name: str, raw: str) -> int:
+    """Seconds from ASCII digits only (`str.isdigit` also takes '²' and other scripts' digits,
+    which `int` then refuses)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise SignatureError(f"{name} is not a Unix time")
+    return int(raw)
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -43,17 +63,17 @@ def verify(secret: str, headers: dict[str, str], body: bytes, now: float) -> str
     signatures = lowered.get("webhook-signature", "")
     if not msg_id or not raw_timestamp or not signatures:
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature")
-    if not raw_timestamp.isdigit():
-        raise SignatureError("webhook-timestamp is not a Unix time")
-    timestamp = int(raw_timestamp)
+    ascii_header("webhook-id", msg_id, ID_MAX_CHARS)
+    timestamp = unix_time("webhook-timestamp", raw_timestamp)
     if abs(now - timestamp) > TOLERANCE_SECONDS:
         raise SignatureError("webhook-timestamp is outside the five-minute tolerance")
+    ascii_header("webhook-signature", signatures, SIGNATURES_MAX_CHARS)
     expected = sign(secret, msg_id, timestamp, body).split(",", 1)[1].encode()
     for candidate in signatures.split():
         version, _, value = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(value.encode(), expected):
+        if version == "v1" and hmac.compare_digest(value.encode("ascii"), expected):
             return msg_id
-    raise SignatureError("no signature matches")
+    raise SignatureError("no webhook-signature matches")
 
 
 # -- OpenRouter (docs/upstreams/openrouter.md, "Webhooks") ------------------------------------
@@ -73,16 +93,16 @@ def verify_openrouter(secret: str, headers: dict[str, str], body: bytes, now: fl
     header = lowered.get("x-openrouter-signature", "")
     if not delivery_id or not header:
         raise SignatureError("missing X-OpenRouter-Signature or X-OpenRouter-Idempotency-Key")
+    ascii_header("X-OpenRouter-Idempotency-Key", delivery_id, ID_MAX_CHARS)
+    ascii_header("X-OpenRouter-Signature", header, SIGNATURES_MAX_CHARS)
     parts = dict(part.strip().partition("=")[::2] for part in header.split(","))
     raw_timestamp, given = parts.get("t", ""), parts.get("v1", "")
-    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()) or len(raw_timestamp) > 12:
-        raise SignatureError("the signature's t= is not a Unix time")
-    timestamp = int(raw_timestamp)
+    timestamp = unix_time("X-OpenRouter-Signature t=", raw_timestamp)
     if abs(now - timestamp) > TOLERANCE_SECONDS:
-        raise SignatureError("the signature's timestamp is outside the five-minute tolerance")
+        raise SignatureError("X-OpenRouter-Signature t= is outside the five-minute tolerance")
     expected = sign_openrouter(secret, timestamp, body).rpartition("v1=")[2]
-    if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
-        raise SignatureError("the signature does not match")
+    if not hmac.compare_digest(given.encode("ascii"), expected.encode()):
+        raise SignatureError("X-OpenRouter-Signature v1= does not match")
     return delivery_id
 
 

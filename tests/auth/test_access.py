@@ -239,3 +239,102 @@ def test_signed_media_links_play_without_a_header(client, token_mode, monkeypatc
     later = clock.now() + 3601
     monkeypatch.setattr(clock, "now", lambda: later)
     assert client.http.get(job["media_url"], headers=plain).status_code == 401
+
+
+def test_a_media_link_opens_only_the_variant_it_was_made_for(client, token_mode):
+    job = completed_job(client, ALICE)
+    plain = {"Accept": "*/*"}
+    video_sig = job["media_url"].split("sig=", 1)[1]
+    thumbnail_sig = job["thumbnail_url"].split("sig=", 1)[1].split("&", 1)[0]
+    assert video_sig != thumbnail_sig
+    base = f"/api/videos/{job['id']}/media"
+    opens = {
+        f"{base}?sig={video_sig}": 302,
+        f"{base}?sig={video_sig}&variant=source": 302,  # the seed's alias of the video
+        f"{base}?sig={thumbnail_sig}&variant=thumbnail": 302,
+        f"{base}?sig={thumbnail_sig}&variant=preview": 302,
+        f"{base}?sig={thumbnail_sig}": 401,  # a thumbnail link does not fetch the video
+        f"{base}?sig={thumbnail_sig}&variant=video": 401,
+        f"{base}?sig={video_sig}&variant=thumbnail": 401,
+        f"{base}?sig={video_sig}&variant=spritesheet": 401,
+        f"{base}?sig={video_sig}&variant=reference": 401,
+    }
+    for url, status in opens.items():
+        assert client.http.get(url, headers=plain).status_code == status, url
+
+
+# -- token lifetime -----------------------------------------------------------------------------
+
+
+def test_a_revoked_token_stops_working_within_five_minutes(client, aws, monkeypatch, app_env):
+    from chalicelib import clock
+
+    ssm = __import__("boto3").client("ssm", region_name=app_env["AWS_REGION"])
+    ssm.put_parameter(
+        Name="/test/tokens", Value=json.dumps(TOKENS), Type="SecureString", Overwrite=True
+    )
+    monkeypatch.setenv("AUTH_MODE", "token")
+    monkeypatch.setenv("AUTH_TOKENS_PARAM", "/test/tokens")
+    monkeypatch.delenv("AUTH_TOKENS", raising=False)
+    runtime.init()
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start)
+    assert client.http.get("/api/usage", headers=auth(BOB)).status_code == 200
+    revoked = {k: v for k, v in TOKENS.items() if k != token_hash(BOB)}
+    ssm.put_parameter(
+        Name="/test/tokens", Value=json.dumps(revoked), Type="SecureString", Overwrite=True
+    )
+    monkeypatch.setattr(clock, "now", lambda: start + 299)
+    assert client.http.get("/api/usage", headers=auth(BOB)).status_code == 200  # cached
+    monkeypatch.setattr(clock, "now", lambda: start + 301)
+    assert client.http.get("/api/usage", headers=auth(BOB)).status_code == 401
+    assert client.http.get("/api/usage", headers=auth(ALICE)).status_code == 200
+    runtime.init()
+
+
+def test_minted_tokens_expire_by_default(capsys):
+    from datetime import UTC, datetime
+
+    from devtools import tokens
+
+    _, entry = tokens.mint("alice")
+    (record,) = entry.values()
+    expires = datetime.fromisoformat(record["expires_at"].replace("Z", "+00:00"))
+    days = (expires - datetime.now(tz=UTC)).total_seconds() / 86400
+    assert record["user"] == "alice" and 89.9 < days <= 90
+    _, short = tokens.mint("bob", days=7)
+    assert "expires_at" in next(iter(short.values()))
+    tokens.main(["carol"])
+    printed = capsys.readouterr().out
+    assert '"expires_at"' in printed and "expires" in printed.splitlines()[0]
+    with pytest.raises(SystemExit):
+        tokens.main(["dave", "--days", "0"])
+
+
+def test_random_kids_fetch_the_jwks_at_most_once_a_minute(
+    client, cognito_mode, signing_keys, monkeypatch
+):
+    from chalicelib import clock
+
+    good, _ = signing_keys
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start)
+
+    def fetches() -> int:
+        return sum(1 for call in cognito_mode.calls if call.request.url.endswith("jwks.json"))
+
+    assert client.http.get("/api/usage", headers=auth(make_jwt(good))).status_code == 200
+    assert fetches() == 1
+    for n in range(30):
+        token = make_jwt(good, kid=f"random-{n}")
+        assert client.http.get("/api/usage", headers=auth(token)).status_code == 401
+    assert fetches() == 1  # the misses are remembered, the keys not fetched again
+    # A minute later a key the pool rotated in is found (one fetch), and random kids
+    # still cost at most one fetch a minute.
+    monkeypatch.setattr(clock, "now", lambda: start + 61)
+    for n in range(10):
+        token = make_jwt(good, kid=f"later-{n}")
+        assert client.http.get("/api/usage", headers=auth(token)).status_code == 401
+    assert fetches() == 2
+    assert client.http.get("/api/usage", headers=auth(make_jwt(good))).status_code == 200
+    assert fetches() == 2

@@ -150,10 +150,12 @@ def test_list_query_validation(client):
         assert body(response)["error"]["field"] == field, query
 
 
-def test_json_body_sent_as_text_plain_is_still_parsed(client):
+def test_json_body_sent_as_text_plain_is_refused(client):
+    # text/plain needs no CORS preflight: any page could start renders (tests/routes/
+    # test_hostile_input.py has every such type).
     response = client.http.post(
         "/api/videos",
         body=json.dumps({"prompt": "text plain"}),
         headers={"Content-Type": "text/plain"},
     )
-    assert response.status_code == 201
+    assert response.status_code == 415
