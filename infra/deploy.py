@@ -362,6 +362,8 @@ def store_secrets(
             continue
         if secret.env == "AUTH_TOKENS_PARAM":
             value = merged_tokens(ssm, name, value)
+        if secret.env == "VERTEX_SERVICE_ACCOUNT_PARAM":
+            value = compact_service_account(value)
         tier = "Standard" if len(value) <= 4096 else "Advanced"  # 4 KB, else 8 KB
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True, Tier=tier)
         say(f"{name}: stored (SecureString, {tier})")
@@ -375,6 +377,23 @@ def _parameter_exists(ssm: Any, name: str) -> bool:
     except ssm.exceptions.ParameterNotFound:
         return False
     return True
+
+
+def compact_service_account(text: str) -> str:
+    """A Google service-account key file as one compact JSON line (a pretty-printed key can
+    pass SSM's 4 KB Standard tier); refused unless it is one. Its values are never quoted."""
+    try:
+        key = json.loads(text)
+    except json.JSONDecodeError:
+        raise DeployError(
+            "VERTEX_SERVICE_ACCOUNT_JSON is not JSON: give the whole key file, e.g. "
+            'VERTEX_SERVICE_ACCOUNT_JSON="$(cat key.json)" make secrets STAGE=<stage>'
+        ) from None
+    if not isinstance(key, dict) or key.get("type") != "service_account":
+        raise DeployError('VERTEX_SERVICE_ACCOUNT_JSON must be a "type": "service_account" key')
+    if not key.get("client_email") or not key.get("private_key"):
+        raise DeployError("VERTEX_SERVICE_ACCOUNT_JSON lacks client_email or private_key")
+    return json.dumps(key, separators=(",", ":"))
 
 
 def merged_tokens(ssm: Any, name: str, new_entries: str) -> str:

@@ -65,6 +65,10 @@ SECRETS = (
            "OpenRouter webhook signing secret"),
     Secret("MEDIA_LINK_SECRET_PARAM", "media-link-secret", "MediaLinkSecretParamName",
            "MEDIA_LINK_SECRET", "media link signing secret", generated=True),
+    Secret("VERTEX_SERVICE_ACCOUNT_PARAM", "vertex-service-account",
+           "VertexServiceAccountParamName", "VERTEX_SERVICE_ACCOUNT_JSON",
+           "Google Cloud service-account key for Veo on Vertex AI (set "
+           "VERTEX_SERVICE_ACCOUNT_JSON=\"$(cat key.json)\" rather than pasting it)"),
     Secret("FAL_KEY_PARAM", "fal-key", "FalKeyParamName", "FAL_KEY", "fal.ai API key (FAL_KEY)"),
 )  # fmt: skip
 

@@ -71,8 +71,9 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
             "VIDEOS_WEBHOOK_SECRET_PARAM": WEBHOOK_SECRET,
             "AUTH_TOKENS_PARAM": json.dumps(TOKEN_ENTRY),
         }
-        # FAL_KEY_PARAM is named but never stored: a stage without a fal key offers no fal
-        # model (and this test reaches no real upstream).
+        # FAL_KEY_PARAM and VERTEX_SERVICE_ACCOUNT_PARAM are named but never stored: a stage
+        # without a fal key or a Google service account offers neither's models (and this
+        # test reaches no real upstream); reading the unstored names is within the policy.
         for env, name in RES.params.items():
             if env in values:
                 ssm.put_parameter(Name=name, Value=values[env], Type="SecureString")

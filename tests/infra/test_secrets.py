@@ -17,6 +17,13 @@ from infra.deploy import DeployError, store_secrets
 from infra.iam import CallRecorder
 
 NAME = "/sora-studio/dev/videos-api-key"
+SERVICE_ACCOUNT = {
+    "type": "service_account",
+    "project_id": "my-veo-project",
+    "private_key_id": "0123abcd",
+    "private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n",
+    "client_email": "veo@my-veo-project.iam.gserviceaccount.com",
+}
 VALUE = "sk-test-not-a-real-key-0000"
 
 
@@ -109,6 +116,7 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
         "VIDEOS_WEBHOOK_SECRET": "whsec_test",
         "AUTH_TOKENS": json.dumps(entry),
         "FAL_KEY": "fal-key-id:fal-key-secret",
+        "VERTEX_SERVICE_ACCOUNT_JSON": json.dumps(SERVICE_ACCOUNT, indent=2),
     }
     said: list[str] = []
     stored = store_secrets(ssm, "dev", environ=env, prompt=_no_prompt, say=said.append)
@@ -117,8 +125,12 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
         "/sora-studio/dev/webhook-secret",
         "/sora-studio/dev/auth-tokens",
         "/sora-studio/dev/media-link-secret",  # generated: never in the environment
+        "/sora-studio/dev/vertex-service-account",
         "/sora-studio/dev/fal-key",
     ]
+    vertex = ssm.get_parameter(Name="/sora-studio/dev/vertex-service-account", WithDecryption=True)
+    assert vertex["Parameter"]["Value"] == json.dumps(SERVICE_ACCOUNT, separators=(",", ":"))
+    assert all(SERVICE_ACCOUNT["private_key"] not in line for line in said)
     fal = ssm.get_parameter(Name="/sora-studio/dev/fal-key", WithDecryption=True)
     assert fal["Parameter"]["Value"] == "fal-key-id:fal-key-secret"
     assert all("fal-key-secret" not in line for line in said)
@@ -147,6 +159,7 @@ def test_store_secrets_prompts_and_blank_keeps(ssm: Any) -> None:
     assert "/sora-studio/prod/webhook-secret" in asked[1]
     assert "/sora-studio/prod/auth-tokens" in asked[2]
     assert any("/sora-studio/prod/fal-key" in question for question in asked)
+    assert any("/sora-studio/prod/vertex-service-account" in question for question in asked)
     names = sorted(p["Name"] for p in ssm.describe_parameters()["Parameters"])
     assert names == ["/sora-studio/prod/media-link-secret", "/sora-studio/prod/videos-api-key"]
 
@@ -169,6 +182,19 @@ def test_store_secrets_generates_the_media_link_secret_once(ssm: Any) -> None:
     assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == first["Value"]
     store_secrets(ssm, "dev", environ={"MEDIA_LINK_SECRET": "chosen"}, prompt=lambda _: "")
     assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == "chosen"
+
+
+def test_store_secrets_checks_the_service_account_key_and_picks_its_tier(ssm: Any) -> None:
+    name = "/sora-studio/dev/vertex-service-account"
+    big = {**SERVICE_ACCOUNT, "private_key": "-----BEGIN PRIVATE KEY-----" + "A" * 5000}
+    env = {"VERTEX_SERVICE_ACCOUNT_JSON": json.dumps(big)}
+    said: list[str] = []
+    assert name in store_secrets(ssm, "dev", environ=env, prompt=lambda _: "", say=said.append)
+    assert f"{name}: stored (SecureString, Advanced)" in said  # over 4 KB: SSM's Advanced tier
+    for broken in ("{first line of a pasted key", json.dumps({"type": "authorized_user"})):
+        with pytest.raises(DeployError, match="VERTEX_SERVICE_ACCOUNT_JSON") as refused:
+            store_secrets(ssm, "dev", environ={"VERTEX_SERVICE_ACCOUNT_JSON": broken}, say=print)
+        assert broken not in str(refused.value)
 
 
 def _no_prompt(question: str) -> str:

@@ -154,14 +154,14 @@ def test_outputs_cover_the_app_environment(template: dict[str, Any]) -> None:
     needed |= {"WebhookSecretParamName", "AuthTokensParamName", "FrontendBucketName"}
     needed |= {"DistributionId", "SiteUrl"}
     needed |= {"OpenRouterApiKeyParamName", "OpenRouterWebhookSecretParamName"}
-    needed |= {"MediaLinkSecretParamName", "FalKeyParamName"}
+    needed |= {"MediaLinkSecretParamName", "FalKeyParamName", "VertexServiceAccountParamName"}
     assert needed <= outputs
     fake = {name: name for name in outputs}
     app_env = {
         "STAGE", "JOBS_TABLE", "MEDIA_BUCKET", "VIDEOS_API_KEY_PARAM",
         "VIDEOS_WEBHOOK_SECRET_PARAM", "AUTH_TOKENS_PARAM", "AUTH_MODE",
         "OPENROUTER_API_KEY_PARAM", "OPENROUTER_WEBHOOK_SECRET_PARAM",
-        "MEDIA_LINK_SECRET_PARAM", "FAL_KEY_PARAM",
+        "MEDIA_LINK_SECRET_PARAM", "FAL_KEY_PARAM", "VERTEX_SERVICE_ACCOUNT_PARAM",
     }  # fmt: skip
     token = StageResources.from_outputs(
         "dev", {**fake, "AuthMode": "token"}, "us-east-1", "123456789012"
