@@ -70,6 +70,8 @@ def stage_app(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
             "VIDEOS_API_KEY_PARAM": API_KEY,
             "VIDEOS_WEBHOOK_SECRET_PARAM": WEBHOOK_SECRET,
             "AUTH_TOKENS_PARAM": json.dumps(TOKEN_ENTRY),
+            "OPENROUTER_API_KEY_PARAM": "sk-or-test-from-ssm-0000",
+            "OPENROUTER_WEBHOOK_SECRET_PARAM": "openrouter-signing-secret-from-ssm",
         }
         # FAL_KEY_PARAM and VERTEX_SERVICE_ACCOUNT_PARAM are named but never stored: a stage
         # without a fal key or a Google service account offers neither's models (and this
@@ -172,7 +174,11 @@ def test_policy_covers_every_call_of_the_app(stage_app: Any) -> None:
     used = {p.action for c in calls for p in required_permissions(c, EXAMPLE_ACCOUNT)}
     granted = {a for s in policy["Statement"] for a in s["Action"]}
     assert granted - used <= GRANTED_FOR_FAILURES, f"granted, never used: {granted - used}"
-    assert _secrets_read(calls) == sorted(RES.params.values())
+    reads = _secrets_read(calls)
+    assert len(reads) == len(set(reads)), reads  # each secret read once per process
+    assert set(reads) <= set(RES.params.values())
+    needed = ("MEDIA_LINK_SECRET_PARAM", "VIDEOS_API_KEY_PARAM", "VIDEOS_WEBHOOK_SECRET_PARAM")
+    assert {RES.params[env] for env in (*needed, "AUTH_TOKENS_PARAM")} <= set(reads)
 
 
 def _secrets_read(calls: list[Call]) -> list[str]:
