@@ -28,10 +28,10 @@ format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 
 # The inner loop: every test but the browser, gateway (LiteLLM), vendor SDK (npm) and end-to-end
-# ones (devserver child processes, whole deploys).
+# ones (devserver child processes, whole deploys), one process per core, a test file each.
 FAST := not browser and not gateway and not vendor_sdk and not e2e
 test-fast: $(VENV)/.installed lint
-	$(PY) -m pytest --ignore=tests/browser -m "$(FAST)"
+	$(PY) -m pytest --ignore=tests/browser -m "$(FAST)" -n auto --dist loadfile
 
 # Everything. The browser tests run in their own pytest process (the local stack they drive
 # is process-wide), alongside the others; its output follows theirs. Fails if either fails.
