@@ -3,11 +3,11 @@ each budget, and exits 1 when any budget is missed.
 
 1. Page transfer before any video: the bytes of HTML, CSS and JS the browser fetches to show
    the studio (uncompressed, as served). Budget: 60 KB.
-2. Time to render 500 jobs into the list, budget 100 ms (median), with GET /api/videos
-   answered by Playwright's page.route: the app's own `studio:render-list` performance
-   measure on page load (building the cards from the <template> and inserting them; first
-   run, cold JIT), then the same list module rendering the 500 again, without and with style
-   and layout.
+2. Time to render 500 jobs into the list, with GET /api/videos answered by Playwright's
+   page.route: the app's own `studio:render-list` performance measure on page load (building
+   the cards from the <template> and inserting them; first run, cold JIT; budget 60 ms
+   median), then the same list module rendering the 500 again, without and with style and
+   layout (budget 40 ms median each).
 3. A 4000x3000 camera JPEG picked as the first frame (a fresh page each run, so the crop
    module and its worker load on first use, as for a user): the main thread's longest task
    (budget 200 ms, median of the runs' longest; Chromium reports tasks of 50 ms and more),
@@ -49,7 +49,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TRANSFER_KB = 60
-RENDER_BUDGET_MS = 100.0
+FIRST_RENDER_BUDGET_MS = 60.0
+RENDER_AGAIN_BUDGET_MS = 40.0
 JOBS = 500
 LONG_TASK_BUDGET_MS = 200.0
 FRAME_GAP_BUDGET_MS = 1500.0
@@ -118,6 +119,7 @@ def history(n: int) -> list[dict]:
                 "error_code": "moderation_blocked" if status == "failed" else None,
                 "error_message": "Blocked by moderation." if status == "failed" else None,
                 "estimated_cost_usd": 0.4,
+                "cost_usd": 0.35 if done else None,
                 "media_url": f"/api/videos/{job_id}/media" if done else None,
                 "thumbnail_url": f"/api/videos/{job_id}/media?variant=thumbnail" if done else None,
                 "created_at": f"2026-11-{24 - i // 1440:02d}T{i // 60 % 24:02d}:{i % 60:02d}:00Z",
@@ -199,7 +201,7 @@ async ({ jobs, runs }) => {
 """
 
 
-def render_times(browser, base: str, runs: int) -> dict[str, list[float]]:
+def render_times(browser, base: str, runs: int) -> dict[str, tuple[list[float], float]]:
     jobs = history(JOBS)
     first, script, layout = [], [], []
     for _ in range(runs):
@@ -215,9 +217,9 @@ def render_times(browser, base: str, runs: int) -> dict[str, list[float]]:
             layout.append(laid_out)
         page.close()
     return {
-        "the app's first render on page load (build + insert)": first,
-        "re-render, build + insert": script,
-        "re-render, build + insert + style and layout": layout,
+        "the app's first render on page load (build + insert)": (first, FIRST_RENDER_BUDGET_MS),
+        "re-render, build + insert": (script, RENDER_AGAIN_BUDGET_MS),
+        "re-render, build + insert + style and layout": (layout, RENDER_AGAIN_BUDGET_MS),
     }
 
 
@@ -309,11 +311,11 @@ def main() -> int:
     print(f"  {verdict} total {total:,d} B = {total / 1000:.1f} KB")
     print(f"  (gzip, as CloudFront would serve it: {gzipped / 1000:.1f} KB)")
     print()
-    print(f"Render {JOBS} jobs into the list (budget {RENDER_BUDGET_MS:.0f} ms):")
-    for name, values in times.items():
+    print(f"Render {JOBS} jobs into the list:")
+    for name, (values, budget) in times.items():
         med = statistics.median(values)
-        verdict = verdicts.judge(f"render: {name}", med < RENDER_BUDGET_MS)
-        print(f"  {name}:")
+        verdict = verdicts.judge(f"render: {name}", med < budget)
+        print(f"  {name} (budget {budget:.0f} ms):")
         print(
             f"    {verdict} median {med:.1f} ms, best {min(values):.1f} ms,"
             f" worst {max(values):.1f} ms over {len(values)} runs"

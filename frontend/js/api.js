@@ -86,6 +86,8 @@ export const remixVideo = (id, prompt, idempotencyKey) =>
 
 export const deleteVideo = (id) => request(`/videos/${enc(id)}`, { method: 'DELETE' });
 
+export const cancelVideo = (id) => request(`/videos/${enc(id)}/cancel`, { method: 'POST', body: {} }).then((d) => d.job);
+
 // GET /api/usage. With a token: checks that one (auth.js, before keeping it), with no renewal.
 export const getUsage = (token) =>
   request('/usage', token ? { headers: { Authorization: `Bearer ${token}` } } : {}, !token);

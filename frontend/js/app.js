@@ -4,18 +4,19 @@
 
 import { getConfig, getUsage } from './api.js';
 import { createCatalog } from './catalog.js';
-import { $ } from './dom.js';
+import { $, el } from './dom.js';
 import { describeApiError } from './errors.js';
 import { createForm } from './form.js';
 import { money, truncate } from './format.js';
 import { createHistory } from './history.js';
 import { announce } from './notify.js';
 
-// Budget and videos in progress, under the form.
+// Spend (the server's: actual costs where known) and videos in progress, under the form.
 const showUsage = () => getUsage().then((u) => {
-  $('usage').textContent = `Budget left today ${money(u.remaining_today_usd)} of ${money(u.daily_budget_usd)} · In progress ${u.pending} of ${u.max_pending}`;
+  $('usage').textContent = `Today ${money(u.spent_today_usd)} of ${money(u.daily_budget_usd)} budget · All time ${money(u.spent_total_usd)} · In progress ${u.pending} of ${u.max_pending}`;
   $('usage').hidden = false;
 }, () => {});
+addEventListener('studio:signed-in', showUsage);
 
 function start(config) {
   const catalog = createCatalog(config);
@@ -35,10 +36,12 @@ function start(config) {
   };
   const history = createHistory({ catalog, onAction, onSettled: showUsage });
 
+  // A new video: said under the form and shown where the eye goes next, its card.
   function onCreated(job) {
-    form.note(history.add(job)
-      ? `Queued “${truncate(job.prompt, 60)}”.`
-      : 'Queued. It is hidden by the current search or status filter.');
+    if (history.add(job)) {
+      form.note('Queued “', el('bdi', null, truncate(job.prompt, 60)), '”.');
+      $(`job-${job.id}`).scrollIntoView({ block: 'nearest' });
+    } else form.note('Queued. It is hidden by the current search or filter.');
     announce('Video queued.');
     showUsage();
   }

@@ -5,6 +5,7 @@
 // new one (then retries once). Media URLs are signed by the server and need no header.
 
 import { getUsage, useAuth } from './api.js';
+import './dialog.js'; // the dialogs' styles
 import { $, el } from './dom.js';
 
 // sessionStorage: this tab only, gone when it closes. Never throws (storage may be off).
@@ -104,9 +105,11 @@ function tokenMode() {
     try {
       await getUsage(token);
     } catch (err) {
-      return err.status === 401
-        ? err.message || 'That access token was not accepted.'
-        : `Could not check the token: ${err.message}`;
+      if (err.status !== 401) return `Could not check the token: ${err.message}`;
+      // The server says why only when it is not the token itself (e.g. expired).
+      return /expired/i.test(err.message)
+        ? err.message
+        : 'That access token was refused. Check that you pasted all of it, or ask for a new one.';
     }
     session.set(KEY, token);
     return '';
@@ -146,22 +149,29 @@ export async function signIn(config) {
   const mode = config.mode === 'cognito'
     ? await (await import('./auth-cognito.js')).cognitoMode(config)
     : tokenMode();
+  // The header's button: Sign out, or Sign in after the dialog was dismissed.
   let button = $('sign-out');
   if (!button) {
-    button = el('button', 'btn btn-small btn-quiet sign-out', 'Sign out');
+    button = el('button', 'btn btn-small btn-quiet sign-out');
     button.type = 'button';
     button.id = 'sign-out';
     document.querySelector('.topbar').append(button);
   }
-  button.onclick = () => mode.signOut();
-  const sync = () => { button.hidden = !mode.signedIn(); };
-  useAuth({
-    token: () => mode.token(),
-    async renew(err, used) {
-      const ok = await mode.renew(err, used);
-      sync();
-      return ok;
-    },
-  });
+  const sync = () => { button.textContent = mode.signedIn() ? 'Sign out' : 'Sign in'; };
+  // Signed in after a refusal: whatever loaded meanwhile (an error, nothing) loads again,
+  // once however many requests waited for the sign-in.
+  let told = 0;
+  async function renew(err, used) {
+    const was = mode.signedIn();
+    const ok = await mode.renew(err, used);
+    sync();
+    if (ok && !was) {
+      clearTimeout(told);
+      told = setTimeout(() => dispatchEvent(new Event('studio:signed-in')));
+    }
+    return ok;
+  }
+  button.onclick = () => (mode.signedIn() ? mode.signOut() : renew(null, null));
+  useAuth({ token: () => mode.token(), renew });
   sync();
 }

@@ -20,7 +20,9 @@ export function createCatalog(config) {
     maxPromptChars: (config.limits && config.limits.prompt_max_chars) || 32000,
     model,
     label: (id) => model(id)?.label || id,
-    supportsRemix: (id) => model(id)?.supports_remix !== false,
+    // Offered now: an old job's model may be gone from the catalog.
+    offered: (id) => byId.has(id),
+    supportsRemix: (id) => Boolean(model(id)?.supports_remix),
     pricePerSecond,
     cost: (id, size, seconds) => Number(seconds) * pricePerSecond(id, size),
     // Keep a choice if the model allows it, else the catalog default, else the first allowed.

@@ -1,22 +1,5 @@
-// What went wrong, in words a creator understands: a failed job's error_code, and an API
-// error as one or two sentences (field errors are shown next to their field instead).
-
-const BUSY = ['Video service busy', 'Too many requests at once. Wait a moment and run it again.'];
-const FAILURES = {
-  moderation_blocked: ['Blocked by the content policy', 'The video service declined this prompt. Reword it (avoid real people, graphic content or copyrighted characters) and try again.'],
-  timeout: ['Took too long', 'The render did not finish in time and was stopped. Run it again.'],
-  expired: ['Video expired', 'The finished video expired before it could be saved. Run it again to get a new copy.'],
-  rate_limit_exceeded: BUSY,
-  rate_limited: BUSY,
-};
-
-export function describeFailure(code, message) {
-  if (FAILURES[code]) return { title: FAILURES[code][0], detail: FAILURES[code][1] };
-  return {
-    title: 'The video service had a problem',
-    detail: message ? `It said: “${message}”. Run it again in a moment.` : 'Run it again in a moment.',
-  };
-}
+// What went wrong with a request, in words a creator understands: an API error as one or two
+// sentences (field errors are shown next to their field instead; a failed job: failure.js).
 
 // "Try again in …" as people say it: 7 s, 2 min, 5 h.
 function wait(s) {
@@ -30,14 +13,14 @@ function sentence(msg, fallback) {
   return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 
-// retryIn: the seconds left of Retry-After, when a countdown shows it.
-export function describeApiError(err, retryIn = err.retryAfter) {
-  const again = retryIn > 0 ? ` Try again in ${wait(retryIn)}.` : ' Try again in a moment.';
+// retryIn: the seconds left of Retry-After, when a countdown shows it; again: what to say then.
+export function describeApiError(err, retryIn = err.retryAfter, again = retryIn > 0 ? ` Try again in ${wait(retryIn)}.` : ' Try again in a moment.') {
   if (err.status === 0) return 'Could not reach the server. Check your connection and try again.';
   if (err.status === 429) return sentence(err.message, 'Too many requests right now') + again;
   if (err.code === 'not_ready') return 'That video is not finished yet, so it cannot be remixed.';
   if (err.code === 'idempotency_in_progress') return `Still sending this video.${again}`;
   if (err.status === 401 || err.status === 403) return sentence(err.message, 'You are not allowed to do that');
-  if (err.status >= 500) return sentence(err.message, 'The video service reported an error') + again;
+  // Without a countdown, the server's own "Try again in a minute." stands.
+  if (err.status >= 500) return retryIn > 0 || !/try again/i.test(err.message) ? sentence(err.message, 'The video service reported an error') + again : err.message;
   return err.message;
 }

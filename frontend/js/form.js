@@ -1,11 +1,10 @@
-// The prompt form: choices from the catalog, live cost, submit and remix,
-// API validation errors next to the field they name.
+// The prompt form: choices from the catalog, live cost, submit, API validation errors next
+// to the field they name. A mode (remix.js) may take over what is sent and how.
 
-import { createVideo, remixVideo } from './api.js';
+import { createVideo } from './api.js';
 import { $, el as h } from './dom.js';
 import { describeApiError } from './errors.js';
 import * as fmt from './format.js';
-import { createSubmission } from './submission.js';
 
 const FIELD_OF = { prompt: 'prompt', model: 'model', size: 'size', aspect_ratio: 'size', seconds: 'seconds', duration: 'seconds' };
 
@@ -13,13 +12,12 @@ export function createForm(form, { catalog, onCreated }) {
   const el = {
     prompt: $('prompt'), counter: $('prompt-counter'), model: $('model'),
     sizes: $('size-options'), seconds: $('seconds-options'), params: $('params'),
-    cost: $('cost'), submit: $('submit'), error: $('form-error'), note: $('form-note'),
-    remixNote: $('remix-note'), remixSource: $('remix-source'), remixCancel: $('remix-cancel'), ref: $('ref-field'),
+    cost: $('cost'), submit: $('submit'), error: $('form-error'), note: $('form-note'), ref: $('ref-field'),
   };
-  const submit = createSubmission();
-  let remixOf = null;
+  let submit = null; // submission.js, loaded by the first Generate
+  let mode = null; // { label, params, body(prompt), send(body, key) }, e.g. a remix
   let sending = false;
-  let countdown = 0;
+  let countdown = 0; // which error the countdown (retry.js) belongs to
 
   const value = (name) => form.elements[name]?.value ?? '';
   const current = () => ({
@@ -57,7 +55,7 @@ export function createForm(form, { catalog, onCreated }) {
   }
 
   function updateCost() {
-    const p = remixOf || current();
+    const p = mode?.params || current();
     el.cost.value = fmt.money(catalog.cost(p.model, p.size, p.seconds));
   }
 
@@ -75,7 +73,7 @@ export function createForm(form, { catalog, onCreated }) {
 
   function showFieldError(field, message) {
     const t = errorTarget(field);
-    if (!t || (remixOf && t.control !== el.prompt)) return false;
+    if (!t || (mode && t.control !== el.prompt)) return false;
     t.msg.textContent = message;
     t.msg.hidden = false;
     t.control.setAttribute('aria-invalid', 'true');
@@ -94,34 +92,28 @@ export function createForm(form, { catalog, onCreated }) {
   }
 
   function showFormError(text) {
-    clearTimeout(countdown);
+    countdown++;
     el.error.textContent = text;
     el.error.hidden = !text;
-  }
-
-  // "Try again in N s", counting down while the rate limit lasts.
-  function showRetryCountdown(err) {
-    let left = err.retryAfter;
-    const tick = () => {
-      el.error.textContent = left > 0 ? describeApiError(err, left) : 'You can try again now.';
-      el.error.hidden = false;
-      if (left-- > 0) countdown = setTimeout(tick, 1000);
-    };
-    clearTimeout(countdown);
-    tick();
+    // Where the eye is: the form may be taller than the window.
+    if (text) el.error.scrollIntoView({ block: 'nearest' });
   }
 
   function report(err) {
     if (err.status === 400 && err.field && showFieldError(err.field, err.message)) return;
-    if (err.retryAfter > 0 && err.retryAfter <= 120) showRetryCountdown(err);
-    else showFormError(describeApiError(err));
+    showFormError(describeApiError(err));
+    // "Try again in N s", counting down while the rate limit lasts, then a retry button.
+    const own = countdown;
+    if (err.retryAfter > 0 && err.retryAfter <= 120) {
+      import('./retry.js').then((m) => m.countdown(el.error, err, () => own === countdown, () => form.requestSubmit()));
+    }
   }
 
   function setSending(on) {
     sending = on;
     el.submit.disabled = on;
     form.setAttribute('aria-busy', String(on));
-    el.submit.textContent = on ? 'Sending…' : remixOf ? 'Remix video' : 'Generate video';
+    el.submit.textContent = on ? 'Sending…' : mode?.label || 'Generate video';
   }
 
   async function onSubmit(event) {
@@ -134,15 +126,14 @@ export function createForm(form, { catalog, onCreated }) {
       showFieldError('prompt', 'Describe the video you want: a prompt is required.');
       return;
     }
-    const source = remixOf;
-    const body = source ? { remix: source.id, prompt } : { prompt, ...current() };
+    const using = mode;
+    const body = using ? using.body(prompt) : { prompt, ...current() };
     setSending(true);
     try {
-      if (crop) body.input_reference = await (await crop).dataUrl();
-      const job = await submit(body, (key) => (source
-        ? remixVideo(source.id, prompt, key)
-        : createVideo(body, key)));
-      if (source) endRemix();
+      if (crop && !using) body.input_reference = await (await crop).dataUrl();
+      submit ||= (await import('./submission.js')).createSubmission();
+      const job = await submit(body, (key) => (using ? using.send : createVideo)(body, key));
+      if (using) setMode(null);
       onCreated(job);
     } catch (err) {
       if (err.name === 'AbortError') return;
@@ -152,26 +143,16 @@ export function createForm(form, { catalog, onCreated }) {
     }
   }
 
-  function startRemix(job) {
-    remixOf = job;
+  // A mode sends something else than a new video (and hides the choices), until it ends.
+  function setMode(next) {
+    mode?.end?.();
+    mode = next;
     clearErrors();
-    el.remixSource.textContent = fmt.truncate(job.prompt, 80);
-    el.remixNote.hidden = false;
-    el.params.hidden = el.ref.hidden = true;
-    el.prompt.value = job.prompt;
+    el.params.hidden = Boolean(next);
+    if (next) el.ref.hidden = true;
+    else renderChoices();
     updateCounter();
     updateCost();
-    setSending(false);
-    form.scrollIntoView({ block: 'start', behavior: 'smooth' });
-    el.prompt.focus();
-    el.prompt.setSelectionRange(el.prompt.value.length, el.prompt.value.length);
-  }
-
-  function endRemix() {
-    remixOf = null;
-    el.remixNote.hidden = true;
-    el.params.hidden = false;
-    renderChoices();
     setSending(false);
   }
 
@@ -201,10 +182,10 @@ export function createForm(form, { catalog, onCreated }) {
   el.prompt.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
   });
-  el.remixCancel.addEventListener('click', () => { endRemix(); el.prompt.focus(); });
 
   return {
-    startRemix,
-    note(text) { el.note.textContent = text; },
+    setMode,
+    // Text, or nodes that isolate what the user wrote (<bdi>).
+    note(...parts) { el.note.replaceChildren(...parts); },
   };
 }

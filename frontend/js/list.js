@@ -1,9 +1,8 @@
 // Job cards: one <template> clone per job, updated in place, one delegated
 // listener per event type for all cards. Data only ever goes in via textContent.
 
-import { downloadUrl, getVideo } from './api.js';
+import { downloadUrl } from './api.js';
 import { el } from './dom.js';
-import { describeFailure } from './errors.js';
 import * as fmt from './format.js';
 import { isPending, isSaving, progressLabel, statusLabel } from './status.js';
 
@@ -23,6 +22,8 @@ function prototype(template) {
   return { li, refs };
 }
 
+const price = (job) => (job.cost_usd == null ? `est. ${fmt.money(job.estimated_cost_usd)}` : fmt.money(job.cost_usd));
+
 export function createJobList(root, { template, catalog, lookup, onAction }) {
   const cards = new Map(); // id -> { li, r, job }
   const proto = prototype(template);
@@ -30,12 +31,17 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     ? new IntersectionObserver(onVisible, { rootMargin: '400px 0px' })
     : null;
 
+  // Near the viewport (layout is done by then): "Show all" where the prompt is cut, the video.
   function onVisible(entries) {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
-      observer.unobserve(entry.target);
       const card = cards.get(entry.target.dataset.id);
-      if (card) showVideo(card);
+      if (!card) continue;
+      card.r.more.hidden = card.r.prompt.scrollHeight <= card.r.prompt.clientHeight;
+      if (card.job.status === 'completed') {
+        observer.unobserve(entry.target);
+        showVideo(card);
+      }
     }
   }
 
@@ -51,9 +57,17 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     video.setAttribute('aria-label', `Video: ${fmt.truncate(job.prompt, 80)}`);
     if (job.thumbnail_url) video.poster = job.thumbnail_url;
     video.src = job.media_url;
-    r.media.append(video);
+    const big = el('button', 'enlarge');
+    big.dataset.action = 'view';
+    big.setAttribute('aria-label', 'Watch larger');
+    r.media.append(video, big);
     r.video = video;
   }
+
+  const meta = (job) => {
+    const { ratio } = fmt.aspect(job.size);
+    return `${catalog.label(job.model)} · ${ratio} · ${fmt.pixels(job.size)} · ${fmt.seconds(job.seconds)} · ${price(job)}`;
+  };
 
   function first(card, job) {
     const { li, r } = card;
@@ -65,13 +79,18 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     r.prompt.textContent = job.prompt;
     r.created.dateTime = job.created_at;
     r.created.textContent = fmt.relativeTime(job.created_at);
-    const { ratio, orientation } = fmt.aspect(job.size);
-    r.media.dataset.orientation = orientation.toLowerCase();
-    r.meta.textContent = `${catalog.label(job.model)} · ${ratio} · ${fmt.pixels(job.size)} · ${fmt.seconds(job.seconds)} · ≈ ${fmt.money(job.estimated_cost_usd)}`;
+    const { w, h } = fmt.parseSize(job.size);
+    if (w && h) r.media.style.aspectRatio = `${w} / ${h}`; // the card takes the video's shape
+    r.media.dataset.orientation = fmt.aspect(job.size).orientation.toLowerCase();
+    r.meta.textContent = meta(job);
+    if (!catalog.offered(job.model)) {
+      r.meta.after(el('p', 'gone', `${job.model} is no longer offered, so this video cannot be run again or remixed as it was. Edit and run picks a current model.`));
+    }
     if (job.reference_url) import('./reference/card.js').then((m) => m.decorate(r, job, catalog));
     if (job.remixed_from) {
       const source = lookup(job.remixed_from);
       const link = el('a', 'lineage-link', source ? `“${fmt.truncate(source.prompt, 48)}”` : 'an earlier video');
+      link.dir = 'auto';
       if (source) link.href = `#job-${job.remixed_from}`;
       const p = el('p', 'lineage', 'Remix of ');
       p.append(link);
@@ -94,39 +113,36 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     r.pct.textContent = progressLabel(job);
   }
 
-  function showFailure(r, job) {
-    const f = describeFailure(job.error_code, job.error_message);
-    const box = el('div', 'failure');
-    box.append(
-      el('p', 'failure-title', f.title),
-      el('p', 'failure-detail', f.detail),
-      el('code', 'failure-code', [job.error_code, job.error_message].filter(Boolean).join(': ')),
-    );
-    r.download.parentNode.before(box);
-  }
-
   function fill(card, job, prev) {
     const { li, r } = card;
     card.job = job;
     if (!prev) first(card, job);
+    else if (prev.cost_usd !== job.cost_usd) r.meta.textContent = meta(job);
     li.dataset.status = job.status;
     li.classList.toggle('is-saving', isSaving(job));
     r.badge.textContent = statusLabel(job);
 
-    if (isPending(job)) showProgress(r, job);
+    const pending = isPending(job);
+    const blocked = job.error_code === 'moderation_blocked';
+    r.cancel.hidden = !pending;
+    // A blocked prompt needs rewording, not resending; a model that is gone cannot run.
+    r.rerun.hidden = pending || blocked || !catalog.offered(job.model);
+    r.edit.classList.toggle('btn-primary', blocked);
+    if (pending) showProgress(r, job);
     else if (r.progressRow) {
       r.progressRow.remove();
       r.progressRow = null;
     }
-    if (job.status === 'failed' && prev?.status !== 'failed') showFailure(r, job);
+    if (job.status === 'failed' && prev?.status !== 'failed') import('./failure.js').then((m) => m.showFailure(r, job));
 
     const done = job.status === 'completed' && Boolean(job.media_url);
     r.download.hidden = !done;
     r.remix.hidden = !(done && catalog.supportsRemix(job.model));
-    if (done && !r.video) {
-      r.download.href = downloadUrl(job);
-      if (observer) observer.observe(li);
-      else showVideo(card);
+    if (done && !r.video) r.download.href = downloadUrl(job);
+    if (!observer) showVideo(card);
+    else if (!prev || (done && !r.video)) { // (again: a visible card that just completed)
+      observer.unobserve(li);
+      observer.observe(li);
     }
   }
 
@@ -163,30 +179,32 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
   });
 
   // Which video a focused action is about ("Delete" alone says too little), set when
-  // focus arrives rather than on 4 buttons × every card up front.
+  // focus arrives rather than on every button × every card up front.
   root.addEventListener('focusin', (event) => {
-    const button = event.target.closest('.actions > *');
+    const button = event.target.closest('button, .download');
     if (button && !button.hasAttribute('aria-describedby')) {
       button.setAttribute('aria-describedby', `prompt-${button.closest('.card').dataset.id}`);
     }
   });
 
-  // The exact time as a tooltip, formatted only when someone points at it.
+  // The exact time as a tooltip, formatted only when someone points at it; a video
+  // pointed at gets its hover scrubbing (actions.js).
   root.addEventListener('pointerover', (event) => {
-    const time = event.target.closest?.('time');
-    if (time && !time.title) time.title = fmt.fullTime(time.dateTime);
+    const { target } = event;
+    if (target.tagName === 'TIME' && !target.title) target.title = fmt.fullTime(target.dateTime);
+    if (target.tagName === 'VIDEO' && !target.dataset.scrub) {
+      target.dataset.scrub = '1';
+      onAction('scrub', target.closest('.card').dataset.id, target);
+    }
   });
 
-  // Links expire: on a load error, fetch the job once for fresh ones.
-  root.addEventListener('error', async (event) => {
+  // Links expire: a video that fails to load gets fresh ones, once (actions.js).
+  root.addEventListener('error', (event) => {
     const video = event.target;
-    if (!(video instanceof HTMLVideoElement) || video.dataset.retried) return;
-    video.dataset.retried = '1';
-    const at = video.currentTime;
-    const { job } = cards.get(video.closest('.card').dataset.id);
-    const fresh = await getVideo(job.id).catch(() => job);
-    video.addEventListener('loadedmetadata', () => { if (at) video.currentTime = at; }, { once: true });
-    video.src = fresh.media_url || '';
+    if (video.tagName === 'VIDEO' && !video.dataset.retried) {
+      video.dataset.retried = '1';
+      onAction('reload', video.closest('.card').dataset.id, video);
+    }
   }, true);
 
   return {

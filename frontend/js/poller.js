@@ -1,11 +1,13 @@
 // Live updates for pending jobs: a setTimeout chain (never setInterval) that
 // polls each pending job, speeds up on change, backs off when idle or failing,
-// stops when nothing is pending and pauses while the tab is hidden.
+// stops when nothing is pending and pauses while the tab is hidden (unless the
+// user asked to be notified: then it goes on, slowly, as `background`).
 
 const FAST = 2000;
 const SLOW = 10000;
 const MAX_BACKOFF = 60000;
 const CONCURRENCY = 4;
+const HIDDEN = 30000;
 
 export function createPoller({ pendingIds, fetchJob, onJob, onGone, onTrouble, onRecovered }) {
   let timer = 0;
@@ -16,8 +18,8 @@ export function createPoller({ pendingIds, fetchJob, onJob, onGone, onTrouble, o
   function schedule(ms) {
     clearTimeout(timer);
     timer = 0;
-    if (document.hidden || !pendingIds().length) return;
-    timer = setTimeout(tick, ms);
+    if ((document.hidden && !poller.background) || !pendingIds().length) return;
+    timer = setTimeout(tick, document.hidden ? Math.max(ms, HIDDEN) : ms);
   }
 
   async function pollOne(id, result) {
@@ -60,14 +62,14 @@ export function createPoller({ pendingIds, fetchJob, onJob, onGone, onTrouble, o
 
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) {
-      clearTimeout(timer);
-      timer = 0;
+      if (!running) schedule(HIDDEN);
     } else {
       poller.kick(0);
     }
   });
 
   const poller = {
+    background: false,
     // Something new is pending (or the tab came back): poll soon, at full speed.
     kick(ms = FAST) {
       delay = FAST;

@@ -1,5 +1,6 @@
 // The client-side model: the jobs shown, in display order (newest first),
 // the active filter and the paging cursor. Views subscribe to granular events.
+// Every change goes through the filter: a job it excludes is never shown.
 
 import { isPending } from './status.js';
 
@@ -10,10 +11,17 @@ export function createStore() {
   const jobs = new Map();
   let order = [];
   const listeners = new Set();
-  const state = { q: '', status: '', nextCursor: null };
+  const state = { q: '', status: '', model: '', nextCursor: null };
 
   const emit = (event) => { for (const fn of listeners) fn(event); };
   const newer = (a, b) => Date.parse(b.created_at) - Date.parse(a.created_at);
+
+  // As the server filters: the status, the model, and every word of the search in any order.
+  function matches(job) {
+    const text = job.prompt.toLowerCase();
+    return (!state.status || job.status === state.status) && (!state.model || job.model === state.model)
+      && state.q.toLowerCase().split(/\s+/).every((word) => text.includes(word));
+  }
 
   function add(job) {
     jobs.set(job.id, job);
@@ -31,16 +39,11 @@ export function createStore() {
     all: () => order.map((id) => jobs.get(id)),
     get size() { return order.length; },
     pendingIds: () => order.filter((id) => isPending(jobs.get(id))),
-    hasFilter: () => Boolean(state.q || state.status),
+    hasFilter: () => Boolean(state.q || state.status || state.model),
+    matches,
 
-    matches(job) {
-      if (state.status && job.status !== state.status) return false;
-      return !state.q || job.prompt.toLowerCase().includes(state.q.toLowerCase());
-    },
-
-    setFilter({ q = state.q, status = state.status }) {
-      state.q = q;
-      state.status = status;
+    setFilter({ q = state.q, status = state.status, model = state.model }) {
+      Object.assign(state, { q, status, model });
     },
 
     reset(list, nextCursor) {
@@ -63,17 +66,19 @@ export function createStore() {
       emit({ type: 'append', jobs: added });
     },
 
-    // Insert or update one job; emits only when something visible changed.
+    // Insert or update one job; emits only when something visible changed. A job the filter
+    // excludes is not added, and leaves once an update makes it excluded (e.g. its status).
     upsert(job) {
       const prev = jobs.get(job.id);
       if (!prev) {
-        const index = add(job);
-        emit({ type: 'add', job, index });
+        if (!matches(job)) return false;
+        emit({ type: 'add', job, index: add(job) });
         return true;
       }
       if (!changed(prev, job)) return false;
       jobs.set(job.id, job);
       emit({ type: 'update', job, prev });
+      if (!matches(job)) this.remove(job.id);
       return true;
     },
 

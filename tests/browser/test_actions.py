@@ -38,11 +38,15 @@ def test_remix_and_run_again_create_linked_jobs(studio, page, api, token):
     expect(page.locator("#remix-note")).to_be_hidden()
     expect(page.locator("#params")).to_be_visible()
 
-    # Run again: same parameters, a fresh POST /api/videos.
+    # Run again: asks first, with the price, then the same parameters in a fresh POST.
+    card.locator('[data-action="rerun"]').click()
+    ask = page.get_by_role("dialog", name="Run this video again?")
+    expect(ask).to_contain_text("a red kite over the dunes")
+    expect(ask).to_contain_text("$0.40")
     with page.expect_response(
         lambda r: r.request.method == "POST" and r.url.endswith("/api/videos")
     ) as info:
-        card.locator('[data-action="rerun"]').click()
+        ask.get_by_role("button", name="Run again · $0.40").click()
     assert info.value.status == 201
     assert info.value.request.post_data_json == {
         "prompt": source["prompt"],
@@ -81,11 +85,11 @@ def test_delete_asks_first_then_removes_the_card_and_the_job(studio, page, api, 
 
     # Cancel keeps it.
     delete.click()
-    dialog = page.locator("#confirm-delete")
+    dialog = page.get_by_role("dialog", name="Delete this video?")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("delete me")
     dialog.get_by_role("button", name="Cancel").click()
-    expect(dialog).to_be_hidden()
+    expect(dialog).to_have_count(0)
     expect(card).to_be_visible()
 
     # Confirm removes the card at once and the job on the server.

@@ -22,6 +22,9 @@ GOOD_TOKEN = "studio-test-token-alice-0123456789"
 EXPIRED_TOKEN = "studio-test-token-old-9876543210"
 WRONG_TOKEN = "not-a-token-anyone-was-given"
 SIGN_IN_REQUIRED = "Sign in to continue: a valid access token is required."
+TOKEN_REFUSED = (
+    "That access token was refused. Check that you pasted all of it, or ask for a new one."
+)
 
 PLAY = """
 async (id) => {
@@ -151,12 +154,12 @@ def test_token_sign_in_then_create_play_budget_and_quota(token_page, token_stack
     field = dialog.get_by_label("Access token")
     expect(field).to_be_focused()
     expect(field).to_have_attribute("type", "password")
-    expect(page.locator("#sign-out")).to_be_hidden()
+    expect(page.locator("#sign-out")).to_have_text("Sign in")
 
-    # A wrong token: refused with the server's message, and asked again.
+    # A wrong token: said to be refused, and asked again.
     page.keyboard.type(WRONG_TOKEN)
     page.keyboard.press("Enter")
-    expect(dialog.get_by_role("alert")).to_have_text(SIGN_IN_REQUIRED)
+    expect(dialog.get_by_role("alert")).to_have_text(TOKEN_REFUSED)
     expect(dialog).to_be_visible()
     expect(field).to_be_focused()
     assert stored(page, "studio.token") is None
@@ -168,15 +171,15 @@ def test_token_sign_in_then_create_play_budget_and_quota(token_page, token_stack
     expect(page.locator("#submit")).to_be_enabled()
     settled(page)
     expect(page.locator("#empty-title")).to_have_text("No videos yet.")
-    expect(page.locator("#sign-out")).to_be_visible()
+    expect(page.locator("#sign-out")).to_have_text("Sign out")
     assert json.loads(stored(page, "studio.token")) == GOOD_TOKEN
     usage = page.locator("#usage")
-    expect(usage).to_have_text("Budget left today $1.00 of $1.00 · In progress 0 of 1")
+    expect(usage).to_have_text("Today $0.00 of $1.00 budget · All time $0.00 · In progress 0 of 1")
 
     response = submit(page, "A paper lantern rising over a lake at dusk")
     assert response.status == 201, response.text()
     job = response.json()["job"]
-    expect(usage).to_have_text("Budget left today $0.60 of $1.00 · In progress 1 of 1")
+    expect(usage).to_have_text("Today $0.40 of $1.00 budget · All time $0.40 · In progress 1 of 1")
 
     # Over the pending limit: a clear message, nothing queued.
     response = submit(page, "A second clip while the first still renders")
@@ -191,7 +194,7 @@ def test_token_sign_in_then_create_play_budget_and_quota(token_page, token_stack
     assert "sig=" in played["src"], played
     media = [c for c in page.api_calls if "/media" in c[1]]
     assert media and all(auth is None for _, _, auth in media), media
-    expect(usage).to_have_text("Budget left today $0.60 of $1.00 · In progress 0 of 1")
+    expect(usage).to_have_text("Today $0.40 of $1.00 budget · All time $0.40 · In progress 0 of 1")
 
     # Over the daily budget: $1.20 for 12 s would pass the $1.00 budget.
     response = submit(page, "A long slow pan across a mountain range", seconds=12)
@@ -264,7 +267,7 @@ def test_token_rejected_mid_session_asks_again_and_sign_out_forgets_it(token_pag
     expect(sign_in_dialog(page)).to_be_visible()
     expect(sign_in_dialog(page).get_by_role("alert")).to_be_hidden()
     assert stored(page, "studio.token") is None
-    expect(page.locator("#sign-out")).to_be_hidden()
+    expect(page.locator("#sign-out")).to_have_text("Sign in")
 
 
 # -- cognito mode -------------------------------------------------------------------------
@@ -294,7 +297,7 @@ def test_cognito_sign_in_round_trip_and_refresh_before_expiry(cognito_page, cogn
     assert authorize["code_challenge_method"] == "S256" and authorize["scope"] == "openid"
     assert cognito.grants == [("authorization_code", 200)]  # the verifier matched the challenge
     expect(page.locator("#empty-title")).to_have_text("No videos yet.")
-    expect(page.locator("#usage")).to_contain_text("Budget left today")
+    expect(page.locator("#usage")).to_contain_text("budget · All time")
     first = cognito.access_tokens[0]
     calls = [c for c in page.api_calls if c[1] != "/config"]
     assert calls and all(auth == f"Bearer {first}" for _, _, auth in calls), calls

@@ -74,7 +74,10 @@ def test_moderation_failure_is_explained_on_the_card(studio, page, token):
     expect(card.locator("video")).to_have_count(0)
     expect(card.locator("a.download")).to_be_hidden()
     expect(card.locator('[data-action="remix"]')).to_be_hidden()
-    expect(card.locator('[data-action="rerun"]')).to_be_visible()
+    # It leads to editing the prompt, not to sending the same one again.
+    expect(card.locator('[data-action="rerun"]')).to_be_hidden()
+    expect(card.locator('[data-action="edit"]')).to_be_visible()
+    expect(card.locator('[data-action="edit"]')).to_have_class(re.compile("btn-primary"))
     expect(page.locator("#announcer")).to_contain_text("failed")
 
 

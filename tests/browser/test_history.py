@@ -1,4 +1,4 @@
-"""History: server-side search and status filter, paging, spend total, empty states."""
+"""History: server-side search and status filter, paging, the summary, empty states."""
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -40,8 +40,7 @@ def test_search_and_status_filter_are_server_side(studio, page, api, token):
     studio.filter_status("completed")
     shown = card_ids(page)
     assert sorted(shown) == sorted([ok1["id"], ok2["id"]]), [api.get(i) for i in shown]
-    expect(page.locator("#spend")).to_contain_text("2 videos shown")
-    expect(page.locator("#spend")).to_contain_text("$0.80")
+    expect(page.locator("#spend")).to_have_text("2 videos shown")
 
     studio.search(f"{token} nothing-like-this")
     expect(page.locator("#empty")).to_be_visible()
@@ -81,9 +80,7 @@ def test_load_more_across_a_page_boundary(studio, page, api, token):
     studio.settled()
     assert card_ids(page) == newest_first
     expect(more).to_be_hidden()
-    spend = sum(j["estimated_cost_usd"] for j in created)
-    expect(page.locator("#spend")).to_contain_text(f"{total} videos shown")
-    expect(page.locator("#spend")).to_contain_text(f"${spend:,.2f}")
+    expect(page.locator("#spend")).to_have_text(f"{total} videos shown")
 
 
 def test_new_user_sees_what_to_do(studio, page):

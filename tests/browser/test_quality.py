@@ -140,7 +140,7 @@ def test_renders_500_jobs(studio, page):
     studio.open()
     expect(page.locator("#job-list > li")).to_have_count(500)
     assert page.locator("#job-list b").count() == 0
-    expect(page.locator("#spend")).to_contain_text("500 videos shown · estimated spend $200.00")
+    expect(page.locator("#spend")).to_have_text("500 videos shown")
 
 
 def test_layout_fits_a_phone_and_a_wide_screen(studio, page):

@@ -223,6 +223,7 @@ def test_run_again_keeps_the_reference_unless_unticked(studio, page, api, token,
 
     with page.expect_response(lambda r: r.request.method == "POST") as info:
         card.locator('[data-action="rerun"]').click()
+        page.get_by_role("button", name="Run again · $0.40").click()
     body = posted(info.value)
     sent = decode(body["input_reference"])
     assert pixel_size(sent) == ("image/jpeg", 1280, 720)
@@ -237,6 +238,7 @@ def test_run_again_keeps_the_reference_unless_unticked(studio, page, api, token,
     keep.uncheck()
     with page.expect_response(lambda r: r.request.method == "POST") as info:
         card.locator('[data-action="rerun"]').click()
+        page.get_by_role("button", name="Run again · $0.40").click()
     body = posted(info.value)
     assert "input_reference" not in body
     assert info.value.json()["job"]["reference_url"] is None

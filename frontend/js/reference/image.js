@@ -139,11 +139,7 @@ export const toDataUrl = async (source, w, h, maxBytes = MAX_BYTES) =>
   readAsDataUrl(await encode(source, null, w, h, maxBytes));
 
 // The CSS of a lazily loaded module, adopted once (CSSOM is allowed by the page's CSP).
-export function adoptStyles(css) {
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(css);
-  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
-}
+export { adoptStyles } from '../sheet.js';
 
 // The remix note says that a remix takes no image (the upstream remix API has no such input).
 export function explainRemix() {
