@@ -45,6 +45,7 @@ from chalicelib.upstreams.vertex import (
     VertexVeoClient,
     build_client,
 )
+from tests.upstreams.test_veo_client import google_error  # Google's error envelope, shared
 
 BASE = "https://us-central1-aiplatform.googleapis.com"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -152,13 +153,6 @@ def token_ok(expires_in: int = 3599, token: str = TOKEN) -> None:
     responses.post(
         TOKEN_URL, json={"access_token": token, "expires_in": expires_in, "token_type": "Bearer"}
     )
-
-
-def google_error(code: int, status: str, message: str, details: list | None = None) -> dict:
-    error: dict = {"code": code, "message": message, "status": status}
-    if details:
-        error["details"] = details
-    return {"error": error}
 
 
 def done_inline(data: bytes = MP4) -> dict:
