@@ -115,6 +115,8 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
         "VIDEOS_API_KEY": VALUE,
         "VIDEOS_WEBHOOK_SECRET": "whsec_test",
         "AUTH_TOKENS": json.dumps(entry),
+        "OPENROUTER_API_KEY": "sk-or-test-openrouter-key",
+        "OPENROUTER_WEBHOOK_SECRET": "openrouter-signing-secret",
         "FAL_KEY": "fal-key-id:fal-key-secret",
         "VERTEX_SERVICE_ACCOUNT_JSON": json.dumps(SERVICE_ACCOUNT, indent=2),
     }
@@ -124,6 +126,8 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
         NAME,
         "/sora-studio/dev/webhook-secret",
         "/sora-studio/dev/auth-tokens",
+        "/sora-studio/dev/openrouter-api-key",
+        "/sora-studio/dev/openrouter-webhook-secret",
         "/sora-studio/dev/media-link-secret",  # generated: never in the environment
         "/sora-studio/dev/vertex-service-account",
         "/sora-studio/dev/fal-key",
@@ -134,6 +138,9 @@ def test_store_secrets_from_environment(ssm: Any) -> None:
     fal = ssm.get_parameter(Name="/sora-studio/dev/fal-key", WithDecryption=True)
     assert fal["Parameter"]["Value"] == "fal-key-id:fal-key-secret"
     assert all("fal-key-secret" not in line for line in said)
+    openrouter = ssm.get_parameter(Name="/sora-studio/dev/openrouter-api-key", WithDecryption=True)
+    assert openrouter["Parameter"]["Value"] == "sk-or-test-openrouter-key"
+    assert all("sk-or-test-openrouter-key" not in line for line in said)
     param = ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]
     assert (param["Type"], param["Value"]) == ("SecureString", VALUE)
     assert all(VALUE not in line and "whsec_test" not in line for line in said)
@@ -158,6 +165,8 @@ def test_store_secrets_prompts_and_blank_keeps(ssm: Any) -> None:
     assert stored == ["/sora-studio/prod/videos-api-key", "/sora-studio/prod/media-link-secret"]
     assert "/sora-studio/prod/webhook-secret" in asked[1]
     assert "/sora-studio/prod/auth-tokens" in asked[2]
+    assert "/sora-studio/prod/openrouter-api-key" in asked[3]
+    assert "/sora-studio/prod/openrouter-webhook-secret" in asked[4]
     assert any("/sora-studio/prod/fal-key" in question for question in asked)
     assert any("/sora-studio/prod/vertex-service-account" in question for question in asked)
     names = sorted(p["Name"] for p in ssm.describe_parameters()["Parameters"])
