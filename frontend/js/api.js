@@ -66,11 +66,10 @@ const enc = encodeURIComponent;
 
 export const getConfig = () => request('/config');
 
-export function listVideos({ limit = 24, cursor = null, status = '', q = '' } = {}, signal) {
+export function listVideos({ limit = 24, cursor = null, ...filter } = {}, signal) {
   const params = new URLSearchParams({ limit: String(limit) });
   if (cursor) params.set('cursor', cursor);
-  if (status) params.set('status', status);
-  if (q) params.set('q', q);
+  for (const name of ['status', 'q', 'model']) if (filter[name]) params.set(name, filter[name]);
   return request(`/videos?${params}`, { signal });
 }
 

@@ -85,8 +85,8 @@ export function createHistory({ catalog, onAction, onSettled }) {
     $('list-loading').hidden = !(reset && !store.size);
     if (reset) $('empty').hidden = true;
     try {
-      const { q, status, nextCursor } = store.state;
-      const page = await listVideos({ limit: PAGE_SIZE, cursor: reset ? null : nextCursor, q, status }, controller.signal);
+      const { nextCursor, ...filter } = store.state;
+      const page = await listVideos({ ...filter, limit: PAGE_SIZE, cursor: reset ? null : nextCursor }, controller.signal);
       if (seq !== loading.seq) return;
       loading.busy = false;
       if (reset) store.reset(page.jobs, page.next_cursor);

@@ -9,8 +9,8 @@ import * as fmt from './format.js';
 import { adoptStyles } from './sheet.js';
 
 adoptStyles(`
-.lightbox { width: min(96vw, 1200px); max-width: none; padding: 1rem; }
-.lightbox video { display: block; width: 100%; max-height: 72vh; background: var(--media-bg); border-radius: 10px; }
+.lightbox { width: min(96vw, 1200px); max-width: none; max-height: calc(100vh - 1rem); padding: 1rem; }
+.lightbox video { display: block; width: 100%; height: calc(100vh - 11rem); background: var(--media-bg); border-radius: 10px; }
 .lightbox .lb-prompt { margin: .75rem 0 .25rem; color: var(--text); white-space: pre-wrap; overflow-wrap: anywhere; max-height: 8rem; overflow: auto; }
 .lightbox .lb-meta { margin: 0 0 .75rem; font-size: .85rem; }
 .lightbox .dialog-actions { align-items: center; }
@@ -39,16 +39,16 @@ function build() {
   dialog.append(video, prompt, meta, row);
   document.body.append(dialog);
   close.addEventListener('click', () => dialog.close());
-  return { dialog, video, prompt, meta, count, prev, next };
+  return { dialog, video, prompt, meta, count, prev, next, close };
 }
 
 export function open(job, { store, catalog }) {
   box ||= build();
-  const { dialog, video, prompt, meta, count, prev, next } = box;
+  const { dialog, video, prompt, meta, count, prev, next, close } = box;
   const done = () => store.all().filter((j) => j.status === 'completed' && j.media_url);
   let current = job;
 
-  function show(target) {
+  function show(target, opening = false) {
     const list = done();
     const i = list.findIndex((j) => j.id === target.id);
     if (i < 0) return;
@@ -62,6 +62,9 @@ export function open(job, { store, catalog }) {
     count.textContent = `${i + 1} of ${list.length}`;
     prev.disabled = i === 0;
     next.disabled = i === list.length - 1;
+    // A button just disabled would drop the focus out of the dialog (and its arrow keys).
+    const focused = document.activeElement;
+    if (opening || focused?.disabled || !dialog.contains(focused)) [next, prev, close].find((b) => !b.disabled).focus();
   }
 
   const step = (by) => {
@@ -84,7 +87,6 @@ export function open(job, { store, catalog }) {
     video.load();
     $(`job-${current.id}`)?.querySelector('.enlarge')?.focus();
   };
-  show(job);
   dialog.showModal();
-  next.disabled ? prev.focus() : next.focus();
+  show(job, true);
 }

@@ -243,7 +243,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
       }
     },
     focusCard(id) {
-      cards.get(id)?.li.querySelector('.actions > :not([hidden])')?.focus();
+      cards.get(id)?.li.querySelector('.actions :is(a, button):not([hidden])')?.focus();
     },
   };
 }
