@@ -78,8 +78,16 @@ def app_env(monkeypatch: pytest.MonkeyPatch, simulator: SimulatorServer) -> dict
 
 
 @pytest.fixture(scope="session")
-def moto_aws() -> MotoAws:
-    return MotoAws()
+def moto_aws() -> Iterator[MotoAws]:
+    moto = MotoAws()
+    yield moto
+    moto.pause()
+
+
+@pytest.fixture(autouse=True)
+def _moto_only_for_aws_tests(request: pytest.FixtureRequest, moto_aws: MotoAws) -> None:
+    if "aws" not in request.fixturenames:
+        moto_aws.pause()
 
 
 @pytest.fixture

@@ -1,44 +1,29 @@
 """moto's in-process DynamoDB and S3 for backend tests, made once and emptied between tests.
 
-`MotoAws.session()` starts moto without wiping it, creates the jobs table and media bucket
-the first time (and again whenever something else reset moto: infra tests do), and empties
-them otherwise: a test pays milliseconds instead of the table, bucket and boto3 client
-set-up. Data stays in moto after a test; anything that needs moto empty resets it itself
-(`mock_aws()` does on entry, the infra moto server is reset when it starts).
+`MotoAws.session()` starts moto without wiping it (or finds it still started by the
+previous test), creates the jobs table and media bucket the first time (and again whenever
+something else reset moto: infra tests do), and empties them otherwise: a test pays
+milliseconds instead of the table, bucket and boto3 client set-up. Before any other test
+moto is paused, its data kept; anything that needs moto empty resets it itself (`mock_aws()`
+does on entry, the infra moto server before each test).
 
 `shared_botocore_loader()` lets every botocore session reuse the service models once read.
 
-`serialised_dynamodb()` is the one moto lock: real DynamoDB checks a condition and writes an
-item atomically, moto's in-process backend does not when called from several threads, so
-its request handling is serialised (the race tests rely on the guarantee production gets).
+`serialised_dynamodb()` (devtools/moto_lock.py, shared with `make run`'s embedded store) is
+the one moto lock: real DynamoDB checks a condition and writes an item atomically, moto's
+backend does not when called from several threads, so its request handling is serialised
+(the race tests rely on the guarantee production gets).
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-_DYNAMODB_LOCK = threading.RLock()
+from devtools.moto_lock import DYNAMODB_LOCK, serialised_dynamodb
 
-
-@contextlib.contextmanager
-def serialised_dynamodb() -> Iterator[None]:
-    """One DynamoDB request at a time through moto (in-process or its server in-process)."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-
-    def call_action(self: Any) -> Any:
-        with _DYNAMODB_LOCK:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
+__all__ = ["MotoAws", "serialised_dynamodb", "shared_botocore_loader", "table_items"]
 
 
 @contextlib.contextmanager
@@ -60,28 +45,30 @@ def shared_botocore_loader() -> Iterator[None]:
 
 
 class MotoAws:
-    """One moto for the session; `session()` per test (see the module docstring)."""
+    """One moto for the session; `session()` per test (see the module docstring). moto stays
+    started from one AWS test to the next (starting it registers ~800 URL patterns again)
+    and is paused while any other test runs."""
 
     def __init__(self) -> None:
         from moto import mock_aws
 
         # Keeping boto3's default session keeps its loaded service models: a new client
-        # costs milliseconds instead of ~150 ms.
-        self._mock = mock_aws(config={"core": {"reset_boto3_session": False}})
+        # costs milliseconds instead of ~150 ms. The tests' environment has fake
+        # credentials already, so moto leaves os.environ alone.
+        self._mock = mock_aws(
+            config={"core": {"reset_boto3_session": False, "mock_credentials": False}}
+        )
+        self._active = False
         self._clients: dict[str, Any] = {}
 
     @contextlib.contextmanager
     def session(self) -> Iterator[dict[str, Any]]:
         """{"s3", "dynamodb", "settings"}: moto running, the table and bucket there and
         empty, the app's caches forgotten (it reads the current environment)."""
-        from moto.core.custom_responses_mock import reset_responses_mock
-        from moto.core.models import responses_mock
-
         from chalicelib.config import get_settings
         from tests.support.env import reload_runtime
 
-        reset_responses_mock(responses_mock)  # moto adds its URL patterns again on start
-        self._mock.start(reset=False)
+        self._start()
         try:
             reload_runtime()
             settings = get_settings()
@@ -95,7 +82,21 @@ class MotoAws:
             yield resources
         finally:
             reload_runtime()
+
+    def _start(self) -> None:
+        from moto.core.custom_responses_mock import reset_responses_mock
+        from moto.core.models import responses_mock
+
+        if not self._active:
+            reset_responses_mock(responses_mock)  # moto adds its URL patterns again on start
+            self._mock.start(reset=False)
+            self._active = True
+
+    def pause(self) -> None:
+        """Stop intercepting AWS calls, keeping moto's data (for a test that is not ours)."""
+        if self._active:
             self._mock.stop(remove_data=False)
+            self._active = False
 
     def _client(self, service: str, region: str) -> Any:
         import boto3
@@ -118,7 +119,7 @@ class MotoAws:
         if table is None:
             create_table(settings)
         else:
-            with _DYNAMODB_LOCK:
+            with DYNAMODB_LOCK:
                 table.items.clear()
 
     @staticmethod
