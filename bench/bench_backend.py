@@ -732,6 +732,43 @@ def bench_hung_upstream(jobs: int = 16, timeout: float = 0.3) -> None:
         listener.close()
 
 
+# -- 7. crafted reference image -------------------------------------------------------------
+
+
+def bench_crafted_reference(runs: int = 5) -> None:
+    """The most CPU an 8 MB `input_reference` costs before it is refused: JPEGs whose frame
+    header sits behind a run of fill bytes or a million tiny segments (pixel_size's scan is
+    bounded), decoding and sniffing included."""
+    import base64
+
+    from chalicelib.errors import InvalidRequest
+    from chalicelib.jobs.validation import REFERENCE_MAX_BYTES, parse_reference
+
+    say("== 7. crafted 8 MB reference images (validation CPU per request)")
+    sof = b"\xff\xc0\x00\x11\x08\x02\xd0\x05\x00\x03" + b"\x01\x11\x00" * 3
+    crafted = {
+        "fill bytes": b"\xff\xd8" + b"\xff" * (REFERENCE_MAX_BYTES - 2 - len(sof)) + sof,
+        "tiny segments": b"\xff\xd8" + b"\xff\xfe\x00\x02" * (REFERENCE_MAX_BYTES // 4 - 8) + sof,
+    }
+    for name, data in crafted.items():
+        url = "data:image/jpeg;base64," + base64.b64encode(data).decode()
+        spent, refused = [], True
+        for _ in range(runs):
+            started = time.process_time()
+            try:
+                parse_reference(url, "1280x720")
+                refused = False
+            except InvalidRequest:
+                pass
+            spent.append(time.process_time() - started)
+        worst = max(spent) * 1000
+        verdict(
+            f"crafted JPEG, {name}: CPU to refuse it (target < 100 ms, refused)",
+            f"{worst:.0f} ms, {'refused' if refused else 'ACCEPTED'}",
+            worst < 100 and refused,
+        )
+
+
 # -- 5. proxy memory (child process) --------------------------------------------------------
 
 
@@ -913,7 +950,7 @@ def main() -> None:
     parser.add_argument("--pending", type=int, default=PENDING, help="pending jobs (3 and 4)")
     parser.add_argument("--proxy-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--only", default="123456", help="which benchmarks to run, e.g. --only 15 (default all)"
+        "--only", default="1234567", help="which benchmarks to run, e.g. --only 15 (default all)"
     )
     args = parser.parse_args()
     PENDING = args.pending
@@ -930,6 +967,7 @@ def main() -> None:
         "4": lambda: bench_refresher_latency(args.latency_ms, args.sample),
         "5": bench_proxy_memory,
         "6": bench_hung_upstream,
+        "7": bench_crafted_reference,
     }
     only = args.only.replace("3", "2")
     for key, step in steps.items():

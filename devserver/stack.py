@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devserver")
+# The embedded store and the simulator listen here whatever --host is: only the studio
+# (with sign-in, see __main__) is ever served beyond this machine.
+LOOPBACK = "127.0.0.1"
 # UPSTREAM_PROTOCOL: the wire protocol `make run` speaks
 PROTOCOLS = ("openai", "veo", "openrouter", "vertex", "fal")
 # Google Cloud credentials for Veo on Vertex AI: with one, `make run` calls the real Vertex
@@ -69,6 +73,7 @@ class LocalStack:
         self._snapshot: Any = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._held = contextlib.ExitStack()  # what start() holds until stop()
 
     @property
     def url(self) -> str:
@@ -103,6 +108,7 @@ class LocalStack:
             self.simulator.stop()
         if self._moto is not None:
             self._moto.stop()
+        self._held.close()
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -113,14 +119,20 @@ class LocalStack:
     # -- parts --------------------------------------------------------------------------------
 
     def _start_moto(self) -> None:
+        """The embedded store: moto's server in this process, on loopback, handling one
+        DynamoDB request at a time (devtools/moto_lock.py: a failed transaction in moto puts
+        back a copy of the whole table, undoing other requests' writes made meanwhile)."""
         from moto.server import ThreadedMotoServer
 
-        moto_port = free_port(self.host)
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
+        from devtools.moto_lock import serialised_dynamodb
+
+        self._held.enter_context(serialised_dynamodb())
+        moto_port = free_port(LOOPBACK)
+        self._moto = ThreadedMotoServer(ip_address=LOOPBACK, port=moto_port, verbose=False)
         self._moto.start()
         os.environ.update(LOCAL_AWS_ENV)
         os.environ.update(self.extra_env)
-        os.environ["AWS_ENDPOINT_URL"] = f"http://{self.host}:{moto_port}"
+        os.environ["AWS_ENDPOINT_URL"] = f"http://{LOOPBACK}:{moto_port}"
 
     def _media_link_secret(self) -> None:
         """Signed media links have their own secret: unless MEDIA_LINK_SECRET(_PARAM) is set,
@@ -237,7 +249,7 @@ class LocalStack:
         """The built-in simulator as the upstream, for either protocol (it speaks both)."""
         from simulator import SimulatorServer
 
-        options: dict[str, Any] = {"host": self.host, "port": 0, "speed": self.simulator_speed}
+        options: dict[str, Any] = {"host": LOOPBACK, "port": 0, "speed": self.simulator_speed}
         if self.simulator_expiry_seconds is not None:
             options["expiry_seconds"] = self.simulator_expiry_seconds
         options["cache_dir"] = str(self.data_dir / "simulator-cache")
@@ -278,13 +290,21 @@ class LocalStack:
 
         from app import app
 
-        from .web import StudioRequestHandler
+        from .web import StudioRequestHandler, own_host_names
 
         if not isinstance(app, LocalChalice):
             # As `chalice local` does: thread-local current_request for a threaded server.
             CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
             app.__class__ = CustomLocalChalice
-        handler = type("Handler", (StudioRequestHandler,), {"frontend_dir": REPO_ROOT / "frontend"})
+        handler = type(
+            "Handler",
+            (StudioRequestHandler,),
+            {
+                "frontend_dir": REPO_ROOT / "frontend",
+                "host_names": own_host_names(self.host, self.port),
+                "port": self.port,
+            },
+        )
         config = Config.create(chalice_stage="local", app_name=app.app_name, chalice_app=app)
         self._web = LocalDevServer(app, config, self.host, self.port, handler_cls=handler)
         self._spawn("web", self._web.server.serve_forever)

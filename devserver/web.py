@@ -1,8 +1,16 @@
 """One origin: `/api/*` goes to the Chalice app through Chalice's own local gateway, every
-other path is a static file from `frontend/`."""
+other path is a static file from `frontend/`.
+
+Only requests for the devserver's own names are answered (DNS-rebinding guard): a page on
+attacker.example whose name was re-pointed at 127.0.0.1 would otherwise be same-origin with
+the studio, read its API and start renders. Its own names are localhost, the `--host` value
+and IP addresses (a name the attacker controls never is one), each with the devserver's port.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import mimetypes
 from http import HTTPStatus
 from pathlib import Path
@@ -22,8 +30,42 @@ STATIC_TYPES = {
 }
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def own_host_names(host: str, port: int) -> frozenset[str]:
+    """The `Host` values naming this devserver by name: localhost, loopback and `host`."""
+    names = {name.lower() for name in (*LOOPBACK_NAMES, host) if name}
+    names = {f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names}
+    allowed = {f"{name}:{port}" for name in names}
+    if port == 80:
+        allowed |= names
+    return frozenset(allowed)
+
+
+def is_own_host(value: str | None, names: frozenset[str], port: int) -> bool:
+    """Whether a `Host` header names this devserver: one of `names`, or an IP address with
+    its port (rebinding needs a name; an address is what a LAN visitor of `--host 0.0.0.0`
+    types)."""
+    if not value:
+        return False
+    value = value.strip().lower()
+    if value in names:
+        return True
+    address, _, given_port = value.rpartition(":")
+    if given_port != str(port) and not (port == 80 and not given_port):
+        return False
+    try:
+        ipaddress.ip_address(address.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return address.startswith("[") or ":" not in address
+
+
 class StudioRequestHandler(ChaliceRequestHandler):
     frontend_dir: Path = Path("frontend")
+    host_names: frozenset[str] = own_host_names("127.0.0.1", 8000)
+    port: int = 8000
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep `make run` output readable; the app logs what matters
@@ -37,6 +79,9 @@ class StudioRequestHandler(ChaliceRequestHandler):
             self.close_connection = True
 
     def _route(self) -> None:
+        if not is_own_host(self.headers.get("Host"), self.host_names, self.port):
+            self._refuse_host()
+            return
         path = urlsplit(self.path).path
         if path == "/api" or path.startswith("/api/"):
             self._generic_handle()
@@ -46,6 +91,19 @@ class StudioRequestHandler(ChaliceRequestHandler):
             self._send_http_response(HTTPStatus.METHOD_NOT_ALLOWED, {}, b"")
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _route
+
+    def _refuse_host(self) -> None:
+        given = self.headers.get("Host")
+        message = (
+            "This server answers only its own names (localhost, its address, --host)."
+            if given
+            else "A Host header is required."
+        )
+        code = "misdirected_request" if given else "invalid_request"
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        status = HTTPStatus.MISDIRECTED_REQUEST if given else HTTPStatus.BAD_REQUEST
+        self.close_connection = True
+        self._send_http_response(status, {"Content-Type": "application/json"}, body)
 
     def _serve_static(self, url_path: str) -> None:
         relative = unquote(url_path).lstrip("/") or "index.html"

@@ -6,8 +6,9 @@ deploy:  stack (template.yaml) -> .chalice stage env + policy from its outputs -
          Auth mode: --auth-mode or $AUTH_MODE (token | cognito), else what the stage uses
          now (its stack, else .chalice/config.json), else token. cognito adds a user pool,
          app client and hosted UI to the stack and COGNITO_* to the stage's environment.
-destroy: chalice delete -> empty buckets -> delete stack -> delete the dev table and user
-         pool (the prod table, pool and secrets stay unless --force).
+destroy: asks for the stage name (from a terminal) -> chalice delete -> empty buckets ->
+         delete stack -> delete the dev table and user pool (prod keeps its table, media
+         bucket, pool and secrets unless --force).
 package: one SAM template in build/package-STAGE/ (chalice package --merge-template);
          token mode only.
 secrets: put the upstream keys, webhook secrets and access tokens into SSM SecureStrings, and
@@ -96,6 +97,8 @@ class Deployer:
     project_dir: Path = PROJECT_DIR
     template_body: str | None = None  # tests swap in a moto-compatible variant
     say: Callable[[str], None] = field(default=print)
+    # destroy asks for the stage name through this (main: `input` from a terminal)
+    confirm: Callable[[str], str] | None = None
 
     @property
     def chalice_dir(self) -> Path:
@@ -259,25 +262,46 @@ class Deployer:
             f"delete it (`make destroy STAGE={stage} FORCE=1`) before deploying again."
         )
 
+    def confirm_destroy(self, stage: str, keep: bool) -> None:
+        """From a terminal, the stage's name must be typed before anything is deleted."""
+        if self.confirm is None:
+            return
+        doomed = "its API, site and stack"
+        if keep:
+            doomed += " (prod keeps its table, media, users and secrets; FORCE=1 deletes them)"
+        else:
+            doomed += ", every video in its media bucket, its jobs table, users and secrets"
+        answer = self.confirm(f"This deletes stage {stage}: {doomed}. Type {stage} to go on: ")
+        if answer.strip() != stage:
+            raise DeployError(f"Not confirmed (typed {answer.strip()!r}): nothing was deleted.")
+
     def destroy(self, stage: str, force: bool = False) -> None:
+        keep = stage == "prod" and not force  # the kept table's jobs point at their media
+        self.confirm_destroy(stage, keep)
         cf = self.client("cloudformation")
         existing = stack.describe(cf, stack_name(stage))
         outputs = stack.outputs(existing) if existing else {}
         if (self.chalice_dir / "deployed" / f"{stage}.json").exists():
             self.chalice.delete(stage)
         s3 = self.client("s3")
-        for key in ("FrontendBucketName", "MediaBucketName"):
+        emptied = ("FrontendBucketName",) if keep else ("FrontendBucketName", "MediaBucketName")
+        for key in emptied:
             if outputs.get(key):
                 count = frontend.empty_bucket(s3, outputs[key])
                 self.say(f"Emptied s3://{outputs[key]} ({count} objects)")
         pools = self.user_pools(stage, outputs)
-        if stack.delete(cf, stack_name(stage)):
+        # A media bucket left full cannot be deleted: the stack goes without it.
+        if stack.delete(cf, stack_name(stage), retain=("MediaBucket",) if keep else ()):
             self.say(f"Deleted stack {stack_name(stage)}")
         table = outputs.get("JobsTableName") or StageResources.for_stage(stage).table_name
-        if stage == "prod" and not force:
-            kept = f"table {table}" + "".join(f", user pool {p}" for p in pools)
+        if keep:
+            media = outputs.get("MediaBucketName")
+            kept = f"table {table}" + (f", media bucket {media}" if media else "")
+            kept += "".join(f", user pool {p}" for p in pools)
             self.say(f"Kept {kept} and the SSM secrets (prod; FORCE=1 deletes them)")
             return
+        if not outputs.get("MediaBucketName"):  # the stack is gone: a bucket kept before?
+            self.delete_bucket(StageResources.for_stage(stage, self.region, self.account()))
         self.delete_table(table)
         for pool in pools:
             self.delete_user_pool(pool)
@@ -318,6 +342,17 @@ class Deployer:
             )
         idp.delete_user_pool(UserPoolId=pool_id)
         self.say(f"Deleted user pool {pool.get('Name', '')} ({pool_id}) and its users")
+
+    def delete_bucket(self, names: StageResources) -> None:
+        """The media bucket an earlier destroy of prod kept (with --force now), if any."""
+        s3 = self.client("s3")
+        try:
+            s3.head_bucket(Bucket=names.media_bucket)
+        except ClientError:
+            return
+        count = frontend.empty_bucket(s3, names.media_bucket)
+        s3.delete_bucket(Bucket=names.media_bucket)
+        self.say(f"Deleted s3://{names.media_bucket} ({count} objects), kept by an earlier destroy")
 
     def delete_table(self, table: str) -> None:
         ddb = self.client("dynamodb")
@@ -469,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="destroy: also the prod table and user pool; deploy: switch a cognito stage to token",
+        help="destroy: also the prod table, media, user pool and secrets; "
+        "deploy: switch a cognito stage to token",
     )
     parser.add_argument("--stack-name", help="frontend: the stack (default sora-studio-STAGE)")
     parser.add_argument(
@@ -496,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
             store_secrets(session.client("ssm"), args.stage)
             return 0
         deployer = Deployer(session.client, region, ChaliceCli(PROJECT_DIR, region=region))
+        if args.command == "destroy" and sys.stdin.isatty():
+            deployer.confirm = input
         if args.command == "deploy":
             deployer.deploy(args.stage, requested_auth_mode(args.auth_mode), force=args.force)
         elif args.command == "invite":

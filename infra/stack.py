@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +97,25 @@ def failure_reasons(cf: Any, name: str) -> str:
     return "; ".join(reasons[:5]) or "(no failed resource events)"
 
 
-def delete(cf: Any, name: str) -> bool:
-    """Delete the stack and wait; False when there was none."""
+def delete(cf: Any, name: str, retain: Sequence[str] = ()) -> bool:
+    """Delete the stack and wait; False when there was none. A resource of `retain` that
+    CloudFormation could not delete (a bucket that is not empty) is left in place: the stack
+    is then deleted without it (RetainResources); any other failure is a StackError."""
     if describe(cf, name) is None:
         return False
     cf.delete_stack(StackName=name)
-    _wait(cf, name, "stack_delete_complete")
+    try:
+        _wait(cf, name, "stack_delete_complete")
+    except StackError:
+        current = describe(cf, name)
+        if current is None or current["StackStatus"] != "DELETE_FAILED":
+            raise
+        resources = cf.describe_stack_resources(StackName=name)["StackResources"]
+        failed = {
+            r["LogicalResourceId"] for r in resources if r["ResourceStatus"] == "DELETE_FAILED"
+        }
+        if not failed or not failed <= set(retain):
+            raise
+        cf.delete_stack(StackName=name, RetainResources=sorted(failed))
+        _wait(cf, name, "stack_delete_complete")
     return True

@@ -95,13 +95,21 @@ def test_deploy_end_to_end(deployer: Deployer, aws_client: Callable[[str], Any])
     assert [c[0] for c in deployer.chalice.calls] == ["deploy", "deploy"]
 
 
+def deployed_with_a_video(
+    deployer: Deployer, aws_client: Callable[[str], Any], stage: str
+) -> tuple[Any, str]:
+    """Deploy `stage` and store one video in its media bucket: (s3 client, bucket name)."""
+    deployer.deploy(stage)
+    media = f"sora-studio-{stage}-media-{ACCOUNT}-{REGION}"
+    s3 = aws_client("s3")
+    s3.put_object(Bucket=media, Key="videos/1/video.mp4", Body=b"x")
+    return s3, media
+
+
 def test_destroy_dev_removes_everything(
     deployer: Deployer, aws_client: Callable[[str], Any]
 ) -> None:
-    deployer.deploy("dev")
-    media = f"sora-studio-dev-media-{ACCOUNT}-{REGION}"
-    s3 = aws_client("s3")
-    s3.put_object(Bucket=media, Key="videos/1/video.mp4", Body=b"x")
+    s3, _ = deployed_with_a_video(deployer, aws_client, "dev")
     ssm = aws_client("ssm")
     ssm.put_parameter(Name="/sora-studio/dev/videos-api-key", Value="k", Type="SecureString")
 
@@ -135,6 +143,113 @@ def test_destroy_prod_keeps_the_table_unless_forced(
 
     deployer.destroy("prod", force=True)
     assert ddb.list_tables()["TableNames"] == []
+
+
+def test_destroy_prod_keeps_its_media_unless_forced(
+    deployer: Deployer, aws_client: Callable[[str], Any]
+) -> None:
+    """The kept prod table's jobs point at their videos: the media bucket stays with them."""
+    s3, media = deployed_with_a_video(deployer, aws_client, "prod")
+    said: list[str] = []
+    deployer.say = said.append
+    deployer.destroy("prod")
+    assert s3.get_object(Bucket=media, Key="videos/1/video.mp4")["Body"].read() == b"x"
+    assert aws_client("dynamodb").list_tables()["TableNames"] == ["sora-studio-prod-jobs"]
+    assert any(media in line and "Kept" in line for line in said), said
+    assert not any(line.startswith(f"Emptied s3://{media}") for line in said), said
+
+    deployer.destroy("prod", force=True)
+    assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"] == media]
+    assert aws_client("dynamodb").list_tables()["TableNames"] == []
+
+
+class FailingBucketDelete:
+    """CloudFormation as it answers a stack whose media bucket is not empty: DELETE_FAILED
+    on that bucket, then deleted when told to retain it (moto deletes such stacks at once)."""
+
+    def __init__(self, failing: str = "MediaBucket") -> None:
+        self.status, self.failing, self.deletes = "CREATE_COMPLETE", failing, []
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        return {"Stacks": [{"StackName": StackName, "StackStatus": self.status}]}
+
+    def delete_stack(self, **kwargs: Any) -> None:
+        self.deletes.append(kwargs)
+        self.status = "DELETE_COMPLETE" if "RetainResources" in kwargs else "DELETE_FAILED"
+
+    def describe_stack_resources(self, StackName: str) -> dict[str, Any]:
+        return {
+            "StackResources": [
+                {"LogicalResourceId": self.failing, "ResourceStatus": "DELETE_FAILED"}
+            ]
+        }
+
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+        return {"StackEvents": []}
+
+    def get_waiter(self, name: str) -> Any:
+        fake = self
+
+        class Waiter:
+            def wait(self, **_: Any) -> None:
+                if fake.status != "DELETE_COMPLETE":
+                    raise RuntimeError("Waiter StackDeleteComplete failed")
+
+        return Waiter()
+
+
+def test_a_kept_bucket_that_cannot_be_deleted_is_retained_and_the_stack_goes() -> None:
+    from infra import stack
+
+    cf = FailingBucketDelete()
+    assert stack.delete(cf, "sora-studio-prod", retain=("MediaBucket",))
+    assert cf.deletes == [
+        {"StackName": "sora-studio-prod"},
+        {"StackName": "sora-studio-prod", "RetainResources": ["MediaBucket"]},
+    ]
+    other = FailingBucketDelete(failing="JobsApi")  # anything else failing is an error
+    with pytest.raises(stack.StackError):
+        stack.delete(other, "sora-studio-prod", retain=("MediaBucket",))
+    with pytest.raises(stack.StackError):
+        stack.delete(FailingBucketDelete(), "sora-studio-dev")
+
+
+def test_destroy_asks_for_the_stage_name_when_interactive(
+    deployer: Deployer, aws_client: Callable[[str], Any]
+) -> None:
+    deployer.deploy("dev")
+    prompts: list[str] = []
+    for answer in ("", "yes", "prod", "de"):
+        deployer.confirm = lambda prompt, answer=answer: prompts.append(prompt) or answer
+        with pytest.raises(DeployError, match="nothing was deleted"):
+            deployer.destroy("dev")
+        assert aws_client("dynamodb").list_tables()["TableNames"] == ["sora-studio-dev-jobs"]
+    assert "dev" in prompts[0] and "media" in prompts[0]
+    deployer.confirm = lambda prompt: " dev "
+    deployer.destroy("dev")
+    assert aws_client("dynamodb").list_tables()["TableNames"] == []
+
+
+def test_destroy_from_a_terminal_asks_and_from_a_pipe_does_not(monkeypatch, capsys) -> None:
+    import infra.deploy as deploy_module
+
+    seen: list[Any] = []
+
+    class Recording:
+        def __init__(self, client, region, chalice) -> None:
+            self.confirm = None
+
+        def destroy(self, stage: str, force: bool = False) -> None:
+            seen.append((stage, force, self.confirm))
+
+    monkeypatch.setattr(deploy_module, "Deployer", Recording)
+    monkeypatch.setattr(deploy_module, "ChaliceCli", lambda *a, **k: None)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for tty in (True, False):
+        monkeypatch.setattr(deploy_module.sys.stdin, "isatty", lambda tty=tty: tty)
+        assert main(["destroy", "--stage", "prod", "--force"]) == 0
+    assert seen[0][:2] == ("prod", True) and seen[0][2] is input
+    assert seen[1][2] is None
 
 
 def test_deploy_needs_the_frontend(deployer: Deployer) -> None:

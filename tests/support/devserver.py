@@ -26,11 +26,18 @@ START_TIMEOUT_SECONDS = 90
 
 class DevServer:
     """`work_dir` holds the stack's data (`data/`, kept across restarts) and its log;
-    `env` adds to the defaults (simulator at `speed`, backend poll interval 1 s)."""
+    `env` adds to the defaults (simulator at `speed`, backend poll interval 1 s); `host` is
+    its `--host` (it is reached on loopback either way)."""
 
     def __init__(
-        self, work_dir: Path, env: dict[str, str] | None = None, *, speed: float = 50.0
+        self,
+        work_dir: Path,
+        env: dict[str, str] | None = None,
+        *,
+        speed: float = 50.0,
+        host: str | None = None,
     ) -> None:
+        self.host = host
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.work_dir = Path(work_dir)
@@ -55,9 +62,12 @@ class DevServer:
         """Start the process without waiting (to start several at once)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         data = str(self.work_dir / "data")
+        command = [sys.executable, "-m", "devserver", "--port", str(self.port), "--data-dir", data]
+        if self.host is not None:
+            command += ["--host", self.host]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "devserver", "--port", str(self.port), "--data-dir", data],
+                command,
                 cwd=REPO_ROOT,
                 env=self.env,
                 stdout=log,
