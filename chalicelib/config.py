@@ -123,6 +123,27 @@ def _json_models(env: dict[str, str], name: str) -> list[dict[str, Any]]:
     return models
 
 
+def _capability_overrides(env: dict[str, str], name: str) -> dict[str, dict[str, Any]]:
+    """A JSON object of model id (or `*`, every model) to capability values, or {}."""
+    from chalicelib.catalog.spec import Capabilities  # the catalog imports this module
+
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        overrides = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{name} is not valid JSON: {exc}") from None
+    known = set(Capabilities().to_public())
+    if not isinstance(overrides, dict) or not all(
+        isinstance(caps, dict) and set(caps) <= known for caps in overrides.values()
+    ):
+        raise SettingsError(
+            f"{name} must map model ids (or '*') to objects of {', '.join(sorted(known))}"
+        )
+    return overrides
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str = "local"
@@ -145,6 +166,9 @@ class Settings:
     openrouter_webhook_secret: str = field(default="", repr=False)
     openrouter_webhook_secret_param: str = ""
     openrouter_callback_url: str = ""
+    # OPENROUTER_CAPABILITIES_JSON: {"<slug>" or "*": {capability: value}} laid over what the
+    # listing says (it has no field for reference images or extension).
+    openrouter_capabilities: dict[str, dict[str, Any]] = field(default_factory=dict)
     fal_key: str = field(default="", repr=False)
     fal_key_param: str = ""
     fal_queue_base_url: str = DEFAULT_FAL_QUEUE_BASE_URL
@@ -239,6 +263,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         openrouter_webhook_secret=env.get("OPENROUTER_WEBHOOK_SECRET", "").strip(),
         openrouter_webhook_secret_param=env.get("OPENROUTER_WEBHOOK_SECRET_PARAM", "").strip(),
         openrouter_callback_url=callback_url,
+        openrouter_capabilities=_capability_overrides(env, "OPENROUTER_CAPABILITIES_JSON"),
         fal_key=env.get("FAL_KEY", "").strip(),
         fal_key_param=env.get("FAL_KEY_PARAM", "").strip(),
         fal_queue_base_url=_url(env, "FAL_QUEUE_BASE_URL", DEFAULT_FAL_QUEUE_BASE_URL),

@@ -19,6 +19,8 @@ refresher therefore reads O(pending jobs), never O(history).
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -93,6 +95,13 @@ class JobModel(TableItem):
     remixed_from = UnicodeAttribute(null=True)
     reference_key = UnicodeAttribute(null=True)
     reference_type = UnicodeAttribute(null=True)
+    # Creative controls (issue 14): the stored last frame and reference images (media keys,
+    # in the order given), the sound switch (None: the model has none) and the seed.
+    last_frame_key = UnicodeAttribute(null=True)
+    reference_keys = ListAttribute(of=UnicodeAttribute, null=True)
+    audio = BooleanAttribute(null=True)
+    seed = NumberAttribute(null=True)
+    extended_from = UnicodeAttribute(null=True)
     error_code = UnicodeAttribute(null=True)
     error_message = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

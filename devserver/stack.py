@@ -213,6 +213,11 @@ class LocalStack:
         self._start_simulator(openai=False, **webhook)
         os.environ["OPENROUTER_BASE_URL"] = self.simulator.openrouter_url
         os.environ["OPENROUTER_API_KEY"] = "simulator-local-key"
+        # What the listing cannot say: the simulator's models take 4 reference images and
+        # `previous_job_id`, so every control shows offline.
+        os.environ.setdefault(
+            "OPENROUTER_CAPABILITIES_JSON", '{"*": {"reference_images": 4, "extend": true}}'
+        )
 
     def _configure_vertex(self) -> None:
         """UPSTREAM_PROTOCOL=vertex: Veo 3.1 on Vertex AI with the Google Cloud credentials

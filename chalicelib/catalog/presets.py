@@ -20,6 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# The `/v1/videos` protocol takes a first frame (`input_reference`), remixes, and extends a
+# completed video (`POST /videos/extensions`: 4 to 20 new seconds, one stitched clip back).
+_SORA_CAPABILITIES = {"first_frame": True, "remix": True, "extend": True}
+SORA_EXTENSION_SECONDS = [4, 8, 12, 16, 20]
 OPENAI_PRESETS: list[dict[str, Any]] = [
     {
         "id": "sora-2",
@@ -27,6 +31,8 @@ OPENAI_PRESETS: list[dict[str, Any]] = [
         "sizes": ["1280x720", "720x1280"],
         "seconds": [4, 8, 12],
         "price_per_second_usd": 0.10,
+        "capabilities": _SORA_CAPABILITIES,
+        "extend_seconds": SORA_EXTENSION_SECONDS,
     },
     {
         "id": "sora-2-pro",
@@ -35,13 +41,25 @@ OPENAI_PRESETS: list[dict[str, Any]] = [
         "seconds": [4, 8, 12],
         "price_per_second_usd": 0.30,
         "price_per_second_by_size": {"1792x1024": 0.50, "1024x1792": 0.50},
+        "capabilities": _SORA_CAPABILITIES,
+        "extend_seconds": SORA_EXTENSION_SECONDS,
     },
 ]
 
 # Veo 3.1 as the Gemini API described it (16:9 or 9:16 at 720p or 1080p, 1080p only for 8 s,
 # which the Veo client checks before paying; 4, 6 or 8 s; audio included; USD per second).
+# First and last frame, up to 3 asset reference images, and an extension of a 720p video by
+# 7 s. Sound is always on and there is no seed: Google's SDK refuses `generate_audio` and
+# `seed` for the Gemini API (they are Vertex AI parameters), so neither is offered here.
 VEO_SIZES = ["1280x720", "720x1280", "1920x1080", "1080x1920"]
-_VEO_CAPABILITIES = {"first_frame": True, "remix": False, "audio": True}
+_VEO_CAPABILITIES = {
+    "first_frame": True,
+    "last_frame": True,
+    "reference_images": 3,
+    "remix": False,
+    "extend": True,
+}
+VEO_EXTENSION_SECONDS = [7]
 VEO_SIMULATED: list[dict[str, Any]] = [
     {
         "id": "veo-3.1-generate-preview",
@@ -51,6 +69,7 @@ VEO_SIMULATED: list[dict[str, Any]] = [
         "price_per_second_usd": 0.40,
         "provider": "veo",
         "capabilities": _VEO_CAPABILITIES,
+        "extend_seconds": VEO_EXTENSION_SECONDS,
     },
     {
         "id": "veo-3.1-fast-generate-preview",
@@ -61,6 +80,7 @@ VEO_SIMULATED: list[dict[str, Any]] = [
         "price_per_second_by_size": {"1920x1080": 0.12, "1080x1920": 0.12},
         "provider": "veo",
         "capabilities": _VEO_CAPABILITIES,
+        "extend_seconds": VEO_EXTENSION_SECONDS,
     },
 ]
 
@@ -109,6 +129,9 @@ _FAL_INPUTS = {
     "resolution": "resolution",
     "first_frame": "image_url",
 }
+# Sound and seed where a model's schema has them (`generate_audio`, `seed`); a last frame
+# only on the image endpoints that take one (Kling `tail_image_url`, others `end_image_url`).
+_FAL_SOUND_AND_SEED = {**_FAL_INPUTS, "audio": "generate_audio", "seed": "seed"}
 _FAL_SHAPES = {
     "1280x720": ["720p", "16:9"],
     "720x1280": ["720p", "9:16"],
@@ -127,10 +150,10 @@ def _fal_veo(model_id: str, label: str, silent: float, audio: float) -> dict[str
         "price_per_second_usd": silent,
         "price_per_second_with_audio_by_size": dict.fromkeys(_FAL_SHAPES, audio),
         # Veo makes sound unless told not to (`generate_audio` defaults to true).
-        "capabilities": {"first_frame": True, "audio": True},
+        "capabilities": {"first_frame": True, "audio": True, "seed": True},
         "wire": {
             "image_endpoint": f"{model_id}/image-to-video",
-            "inputs": _FAL_INPUTS,
+            "inputs": _FAL_SOUND_AND_SEED,
             "seconds_format": "5s",
             "resolution_by_size": _FAL_SHAPES,
         },
@@ -148,12 +171,17 @@ FAL_PRESETS: list[dict[str, Any]] = [
         "sizes": ["1920x1080", "1080x1920", "1080x1080"],
         "seconds": [5, 10],
         "price_per_second_usd": 0.07,
-        "capabilities": {"first_frame": True},
+        "capabilities": {"first_frame": True, "last_frame": True},
         "wire": {
             "image_endpoint": "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
             "inputs": {"prompt": "prompt", "seconds": "duration", "aspect_ratio": "aspect_ratio"},
             # The image endpoint takes the image's own aspect ratio.
-            "image_inputs": {"prompt": "prompt", "seconds": "duration", "first_frame": "image_url"},
+            "image_inputs": {
+                "prompt": "prompt",
+                "seconds": "duration",
+                "first_frame": "image_url",
+                "last_frame": "tail_image_url",
+            },
         },
     },
     {
@@ -176,10 +204,11 @@ FAL_PRESETS: list[dict[str, Any]] = [
             "1920x1080": 0.117,
             "1080x1920": 0.117,
         },
-        "capabilities": {"first_frame": True, "audio": True},
+        "capabilities": {"first_frame": True, "last_frame": True, "audio": True, "seed": True},
         "wire": {
             "image_endpoint": "fal-ai/bytedance/seedance/v1.5/pro/image-to-video",
-            "inputs": _FAL_INPUTS,
+            "inputs": _FAL_SOUND_AND_SEED,
+            "image_inputs": {**_FAL_SOUND_AND_SEED, "last_frame": "end_image_url"},
             "resolution_by_size": _FAL_SHAPES,
         },
     },
@@ -191,12 +220,16 @@ FAL_PRESETS: list[dict[str, Any]] = [
         "seconds": [5, 10, 15],
         "price_per_second_usd": 0.10,
         "price_per_second_by_size": {"1920x1080": 0.15, "1080x1920": 0.15},
-        "capabilities": {"first_frame": True},
+        "capabilities": {"first_frame": True, "last_frame": True, "seed": True},
         "wire": {
             "image_endpoint": "fal-ai/wan/v2.7/image-to-video",
-            "inputs": _FAL_INPUTS,
+            "inputs": {**_FAL_INPUTS, "seed": "seed"},
             # From a first frame, the video takes the image's aspect ratio.
-            "image_inputs": {k: v for k, v in _FAL_INPUTS.items() if k != "aspect_ratio"},
+            "image_inputs": {
+                **{k: v for k, v in _FAL_INPUTS.items() if k != "aspect_ratio"},
+                "seed": "seed",
+                "last_frame": "end_image_url",
+            },
             "seconds_format": "int",
             "resolution_by_size": _FAL_SHAPES,
         },

@@ -2,9 +2,10 @@
 
 `MODEL_CATALOG_JSON` replaces everything. Otherwise each configured upstream adds its models,
 the first one giving the default: OpenRouter the last good listing the refresher stored
-(`catalog.refresh`), narrowed by `OPENROUTER_MODELS`; fal.ai its curated presets, with
-`FAL_MODELS_JSON` adding or replacing entries by id; the `/v1/videos` protocol its presets;
-Veo on Vertex AI its two GA models.
+(`catalog.refresh`), narrowed by `OPENROUTER_MODELS`, with `OPENROUTER_CAPABILITIES_JSON` laid
+over its capabilities (the listing says nothing of reference images or extension); fal.ai
+its curated presets, with `FAL_MODELS_JSON` adding or replacing entries by id; the
+`/v1/videos` protocol its presets; Veo on Vertex AI its two GA models.
 The stored listing is read at most once per `LISTING_CACHE_SECONDS` per process, so a cold
 start reads one item and no request waits on the upstream.
 """
@@ -67,7 +68,21 @@ def _openrouter_models(settings: Settings) -> list[dict[str, Any]]:
     if settings.openrouter_models:
         allowed = set(settings.openrouter_models)
         models = [m for m in models if m.get("id") in allowed]
+    overrides = settings.openrouter_capabilities
+    if overrides:
+        models = [_with_capabilities(m, overrides) for m in models]
     return models
+
+
+def _with_capabilities(
+    model: dict[str, Any], overrides: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The listed model with OPENROUTER_CAPABILITIES_JSON laid over its capabilities: `*`
+    first, then its own slug's entry."""
+    given = {**overrides.get("*", {}), **overrides.get(str(model.get("id")), {})}
+    if not given:
+        return model
+    return {**model, "capabilities": {**(model.get("capabilities") or {}), **given}}
 
 
 def load_catalog(settings: Settings) -> Catalog:

@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib.config import SettingsError
 
 MAX_SIDE = 4096
+MAX_REFERENCE_IMAGES = 16  # the most reference images any catalog entry may declare
 
 
 # The ratios upstreams name; a size within 1% of one is called by it (854x480 is 16:9).
@@ -68,6 +69,8 @@ class ModelSpec:
     provider: str = "openai"
     capabilities: Capabilities = field(default_factory=Capabilities)
     wire: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The new seconds an extension may add (empty: the model's own `seconds`).
+    extend_seconds: tuple[int, ...] = ()
 
     @property
     def supports_remix(self) -> bool:
@@ -76,6 +79,13 @@ class ModelSpec:
     @property
     def supports_reference(self) -> bool:
         return self.capabilities.first_frame
+
+    @property
+    def extension_seconds(self) -> tuple[int, ...]:
+        """The seconds `POST /api/videos/{id}/extend` may add (none when it cannot extend)."""
+        if not self.capabilities.extend:
+            return ()
+        return self.extend_seconds or self.seconds
 
     def price_per_second(self, size: str, audio: bool = False) -> float:
         if audio and size in self.audio_price_by_size:
@@ -103,6 +113,7 @@ class ModelSpec:
             "price_per_second_usd": self.price_per_second_usd,
             "price_per_second_by_size": {s: self.price_per_second(s) for s in self.sizes},
             "capabilities": self.capabilities.to_public(),
+            "extend_seconds": list(self.extension_seconds),
             "supports_remix": self.supports_remix,
             "supports_reference": self.supports_reference,
         }
@@ -148,7 +159,7 @@ def _capabilities(raw: dict[str, Any], provider: str) -> Capabilities:
     return Capabilities(
         first_frame=bool(first),
         last_frame=bool(given.get("last_frame", False)),
-        reference_images=max(0, min(count, 16)),
+        reference_images=max(0, min(count, MAX_REFERENCE_IMAGES)),
         audio=bool(given.get("audio", False)),
         seed=bool(given.get("seed", False)),
         remix=bool(remix),
@@ -170,6 +181,12 @@ def parse_model(raw: dict[str, Any]) -> ModelSpec:
     if any(s <= 0 or s > 120 for s in seconds):
         raise SettingsError(f"model {model_id!r}: seconds must be between 1 and 120")
     try:
+        extend_seconds = tuple(int(s) for s in raw.get("extend_seconds") or [])
+    except (TypeError, ValueError):
+        raise SettingsError(f"model {model_id!r}: extend_seconds must be whole numbers") from None
+    if any(s <= 0 or s > 120 for s in extend_seconds):
+        raise SettingsError(f"model {model_id!r}: extend_seconds must be between 1 and 120")
+    try:
         price = float(raw.get("price_per_second_usd", 0))
     except (TypeError, ValueError):
         raise SettingsError(f"model {model_id!r}: price_per_second_usd is not a number") from None
@@ -190,6 +207,7 @@ def parse_model(raw: dict[str, Any]) -> ModelSpec:
         provider=provider,
         capabilities=_capabilities(raw, provider),
         wire=dict(wire),
+        extend_seconds=extend_seconds,
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,14 @@ from chalicelib.config import get_settings
 from chalicelib.errors import Unavailable, bad_request, conflict, not_found
 from chalicelib.jobs import idempotency, lifecycle, quotas
 from chalicelib.jobs import store as job_store
-from chalicelib.jobs.validation import parse_create, parse_json_object, parse_remix
+from chalicelib.jobs.validation import (
+    CreateInput,
+    parse_create,
+    parse_extend_body,
+    parse_extension_seconds,
+    parse_json_object,
+    parse_remix,
+)
 from chalicelib.media import store as media_store
 from chalicelib.models import STATUSES, JobModel
 from chalicelib.upstreams.base import (
@@ -71,7 +79,10 @@ def _submit(
     fingerprint: str,
     call: Callable[[], UpstreamVideo],
     reference: ReferenceImage | None = None,
+    inputs: Sequence[tuple[str, ReferenceImage]] = (),
 ) -> Created:
+    """Claim the key, reserve the spend, store the job (its first frame `reference`, and each
+    `(media key, image)` of `inputs`, are stored with it), then make the paid call."""
     if idempotency_key:
         earlier = idempotency.claim(owner, idempotency_key, fingerprint, job.id)
         if earlier is not None:
@@ -92,8 +103,13 @@ def _submit(
             job.reference_key = media_store.reference_key(job.id, reference.content_type)
             job.reference_type = reference.content_type
             media_store.put_bytes(job.reference_key, reference.data, reference.content_type)
+        for media_key, image in inputs:
+            media_store.put_bytes(media_key, image.data, image.content_type)
         job_store.insert(job)
     except Exception:
+        if inputs:  # the images stored before the one that failed
+            with contextlib.suppress(Exception):
+                media_store.delete_job_media(job.id)
         quotas.cancel(reservation)
         if idempotency_key:
             idempotency.release(owner, idempotency_key)
@@ -119,7 +135,7 @@ def _submit(
         # reserved spend and the key go.
         job_store.remove(job)
         quotas.refund_reservation(reservation)
-        if reference is not None:
+        if reference is not None or inputs:
             media_store.delete_job_media(job.id)
         if idempotency_key:
             idempotency.release(owner, idempotency_key)
@@ -155,6 +171,9 @@ def create(owner: str, raw_body: bytes | None, idempotency_key: str | None) -> C
         seconds=spec.seconds,
         estimated_cost_usd=spec.estimated_cost_usd,
     )
+    job.audio, job.seed = spec.audio, spec.seed
+    inputs = _input_images(job, spec)
+    urls = {media_key: media_store.input_url(media_key) for media_key, _ in inputs}
     request = CreateRequest(
         prompt=spec.prompt,
         model=spec.model.id,
@@ -168,6 +187,12 @@ def create(owner: str, raw_body: bytes | None, idempotency_key: str | None) -> C
             else None
         ),
         wire=spec.model.wire,
+        last_frame=spec.last_frame,
+        last_frame_url=urls.get(job.last_frame_key or ""),
+        reference_images=spec.reference_images,
+        reference_image_urls=tuple(urls[k] for k in job.reference_keys or []),
+        audio=spec.audio,
+        seed=spec.seed,
     )
     return _submit(
         owner,
@@ -176,6 +201,52 @@ def create(owner: str, raw_body: bytes | None, idempotency_key: str | None) -> C
         idempotency.body_fingerprint(body),
         lambda: provider_for(spec.model).create(request),
         spec.reference,
+        inputs,
+    )
+
+
+def _input_images(job: JobModel, spec: CreateInput) -> list[tuple[str, ReferenceImage]]:
+    """The job's last frame and reference images with the media keys they are stored under
+    (set on the job: `last_frame_key`, `reference_keys` in the order given)."""
+    inputs: list[tuple[str, ReferenceImage]] = []
+    if spec.last_frame is not None:
+        job.last_frame_key = media_store.input_key(
+            job.id, "last_frame", spec.last_frame.content_type
+        )
+        inputs.append((job.last_frame_key, spec.last_frame))
+    for index, image in enumerate(spec.reference_images):
+        inputs.append(
+            (media_store.input_key(job.id, f"reference_{index}", image.content_type), image)
+        )
+    if spec.reference_images:
+        job.reference_keys = [media_key for media_key, _ in inputs[-len(spec.reference_images) :]]
+    return inputs
+
+
+def _completed_source(owner: str, source_id: str, done_to_it: str) -> JobModel:
+    """The owner's completed job a remix or an extension starts from; 404, or 409 when it is
+    not completed."""
+    source = job_store.load_visible(source_id, owner)
+    if source is None:
+        raise not_found()
+    if source.status != "completed" or not source.upstream_id:
+        raise conflict("source_not_completed", f"Only a completed video can be {done_to_it}.")
+    return source
+
+
+def _job_after(
+    source: JobModel, prompt: str, seconds: int, estimated_cost_usd: float, **fields: Any
+) -> JobModel:
+    """A new job of the source's owner, model, provider and size."""
+    return job_store.new_job(
+        owner=source.owner,
+        prompt=prompt,
+        model=source.model,
+        provider=source.provider,
+        size=source.size,
+        seconds=seconds,
+        estimated_cost_usd=estimated_cost_usd,
+        **fields,
     )
 
 
@@ -184,22 +255,15 @@ def remix(
 ) -> Created:
     key = idempotency.validate_key(idempotency_key)
     prompt = parse_remix(parse_json_object(raw_body))
-    source = job_store.load_visible(source_id, owner)
-    if source is None:
-        raise not_found()
-    if source.status != "completed" or not source.upstream_id:
-        raise conflict("source_not_completed", "Only a completed video can be remixed.")
+    source = _completed_source(owner, source_id, "remixed")
     spec = get_catalog().get(source.model)
     if spec is not None and not spec.supports_remix:
         raise bad_request(None, f"{source.model} does not support remixing.", "remix_unsupported")
-    job = job_store.new_job(
-        owner=owner,
-        prompt=prompt,
-        model=source.model,
-        provider=source.provider,
-        size=source.size,
-        seconds=int(source.seconds),
-        estimated_cost_usd=float(source.estimated_cost_usd),
+    job = _job_after(
+        source,
+        prompt,
+        int(source.seconds),
+        float(source.estimated_cost_usd),
         remixed_from=source.id,
     )
     upstream_source = source.upstream_id
@@ -210,6 +274,43 @@ def remix(
         key,
         fingerprint,
         lambda: provider_named(source.provider).remix(upstream_source, prompt),
+    )
+
+
+def extend(
+    owner: str, source_id: str, raw_body: bytes | None, idempotency_key: str | None
+) -> Created:
+    """A new job continuing a completed video by `seconds` more: one stitched clip, so its
+    `seconds` is the source's plus the new ones (priced for the new ones only)."""
+    key = idempotency.validate_key(idempotency_key)
+    body = parse_json_object(raw_body)
+    prompt = parse_extend_body(body)
+    source = _completed_source(owner, source_id, "extended")
+    if source.upstream_expires_at is not None and clock.now() >= source.upstream_expires_at:
+        raise conflict(
+            "source_expired", "The video service no longer keeps this video: it cannot be extended."
+        )
+    spec = get_catalog().get(source.model)
+    if spec is None or not spec.capabilities.extend:
+        raise bad_request(None, f"{source.model} cannot extend a video.", "extend_unsupported")
+    seconds = parse_extension_seconds(spec, body)
+    # The source's sound switch (a job from before it was recorded: the model's default).
+    audio = source.audio if source.audio is not None else (spec.capabilities.audio or None)
+    cost = spec.estimate_cost(source.size, seconds, bool(audio))
+    job = _job_after(source, prompt, int(source.seconds) + seconds, cost)
+    job.extended_from, job.audio = source.id, audio
+    upstream_source, model, size = source.upstream_id, source.model, source.size
+    fingerprint = idempotency.body_fingerprint(
+        {"extend_of": source.id, "prompt": prompt, "seconds": seconds}
+    )
+    return _submit(
+        owner,
+        job,
+        key,
+        fingerprint,
+        lambda: provider_named(source.provider).extend(
+            upstream_source, prompt, seconds, model=model, size=size
+        ),
     )
 
 

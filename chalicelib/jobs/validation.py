@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.catalog.spec import Catalog, ModelSpec, aspect_ratio_of
+from chalicelib.catalog.spec import MAX_SIDE, Catalog, ModelSpec, aspect_ratio_of
 from chalicelib.errors import bad_request
 from chalicelib.media.images import ImageFormatError, pixel_size
 from chalicelib.upstreams.base import ReferenceImage
@@ -21,9 +21,24 @@ from chalicelib.upstreams.base import ReferenceImage
 PROMPT_MAX_CHARS = 32_000
 REFERENCE_MAX_BYTES = 8 * 1024 * 1024
 CREATE_FIELDS = frozenset(
-    {"prompt", "model", "size", "aspect_ratio", "seconds", "duration", "format", "input_reference"}
+    {
+        "prompt",
+        "model",
+        "size",
+        "aspect_ratio",
+        "seconds",
+        "duration",
+        "format",
+        "input_reference",
+        "last_frame",
+        "reference_images",
+        "audio",
+        "seed",
+    }
 )
 REMIX_FIELDS = frozenset({"prompt"})
+EXTEND_FIELDS = frozenset({"prompt", "seconds"})
+MAX_SEED = 4_294_967_295  # an unsigned 32-bit integer, as Veo documents its seed
 REFERENCE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 # json.loads turns "\ud800" into a lone surrogate: a str no UTF-8 encoder (boto3, requests) takes.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -37,11 +52,15 @@ class CreateInput:
     size: str
     seconds: int
     reference: ReferenceImage | None = None
+    last_frame: ReferenceImage | None = None
+    reference_images: tuple[ReferenceImage, ...] = ()
+    audio: bool | None = None  # None: the model has no sound switch
+    seed: int | None = None
 
     @property
     def estimated_cost_usd(self) -> float:
-        # Upstreams that can add sound do so unless told otherwise, and may charge for it.
-        return self.model.estimate_cost(self.size, self.seconds, self.model.capabilities.audio)
+        # Priced with sound when it is on (the default of a model that can make it).
+        return self.model.estimate_cost(self.size, self.seconds, bool(self.audio))
 
 
 def parse_json_object(raw_body: bytes | None) -> dict[str, Any]:
@@ -167,41 +186,96 @@ def _resolve_size(catalog: Catalog, model: ModelSpec, body: dict[str, Any]) -> s
 
 
 def parse_reference(value: Any, size: str) -> ReferenceImage:
-    field = "input_reference"
+    return parse_image(value, "input_reference", size)
+
+
+def parse_image(
+    value: Any, field: str, size: str | None, *, label: str | None = None, stem: str = ""
+) -> ReferenceImage:
+    """An image `data:` URL (JPEG, PNG or WebP by its bytes, at most 8 MB decoded) as a
+    `ReferenceImage` named `{stem}.{ext}`; its pixel size must be `size` when one is given,
+    else at most MAX_SIDE a side. A 400 naming `field` otherwise (`label` names the item in
+    the message, `reference_images[1]` say)."""
+    label = label or field
+    stem = stem or ("reference" if field == "input_reference" else field)
     if not isinstance(value, str):
-        raise bad_request(
-            field, "input_reference must be a data: URL of a JPEG, PNG or WebP image."
-        )
+        raise bad_request(field, f"{label} must be a data: URL of a JPEG, PNG or WebP image.")
     match = DATA_URL.match(value)
     if not match:
-        raise bad_request(
-            field, "input_reference must be a base64 data: URL (data:image/png;base64,...)."
-        )
+        raise bad_request(field, f"{label} must be a base64 data: URL (data:image/png;base64,...).")
     encoded = value[match.end() :]
     if len(encoded) > (REFERENCE_MAX_BYTES * 4) // 3 + 8:
-        raise bad_request(field, "input_reference is larger than the 8 MB limit.")
+        raise bad_request(field, f"{label} is larger than the 8 MB limit.")
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise bad_request(field, "input_reference is not valid base64.") from None
+        raise bad_request(field, f"{label} is not valid base64.") from None
     if len(data) > REFERENCE_MAX_BYTES:
-        raise bad_request(field, "input_reference is larger than the 8 MB limit.")
+        raise bad_request(field, f"{label} is larger than the 8 MB limit.")
     try:
         kind, width, height = pixel_size(data)
     except ImageFormatError as exc:
+        raise bad_request(field, f"{label} is not a JPEG, PNG or WebP image ({exc}).") from None
+    if size is not None:
+        expected_w, expected_h = (int(p) for p in size.split("x"))
+        if (width, height) != (expected_w, expected_h):
+            raise bad_request(
+                field,
+                f"{label} is {width}x{height} pixels; it must be exactly {size} to match "
+                "the video size.",
+            )
+    elif not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         raise bad_request(
-            field, f"input_reference is not a JPEG, PNG or WebP image ({exc})."
-        ) from None
-    expected_w, expected_h = (int(p) for p in size.split("x"))
-    if (width, height) != (expected_w, expected_h):
-        raise bad_request(
-            field,
-            f"input_reference is {width}x{height} pixels; it must be exactly {size} to match "
-            "the video size.",
+            field, f"{label} is {width}x{height} pixels; at most {MAX_SIDE} a side is taken."
         )
-    return ReferenceImage(
-        data=data, content_type=kind, filename=f"reference.{REFERENCE_TYPES[kind]}"
+    return ReferenceImage(data=data, content_type=kind, filename=f"{stem}.{REFERENCE_TYPES[kind]}")
+
+
+def _reference_images(model: ModelSpec, value: Any) -> tuple[ReferenceImage, ...]:
+    field = "reference_images"
+    most = model.capabilities.reference_images
+    if not isinstance(value, list):
+        raise bad_request(field, "reference_images must be a list of image data: URLs.")
+    if len(value) > most:
+        raise bad_request(field, f"{model.id} takes at most {most} reference images.")
+    return tuple(
+        parse_image(
+            item, field, None, label=f"reference_images[{index}]", stem=f"reference_{index}"
+        )
+        for index, item in enumerate(value)
     )
+
+
+def _audio(model: ModelSpec, body: dict[str, Any]) -> bool | None:
+    """The sound switch: as given, else the model's default (on, for a model that makes
+    sound); None for a model without one."""
+    value = body.get("audio")
+    if value is None:
+        return True if model.capabilities.audio else None
+    if not isinstance(value, bool):
+        raise bad_request("audio", "audio must be true or false.")
+    return value
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise bad_request("seed", f"seed must be a whole number from 0 to {MAX_SEED:,}.")
+    return value
+
+
+def _refuse_untaken(model: ModelSpec, body: dict[str, Any]) -> None:
+    """A 400 naming the first creative control given (not null) that the model does not take."""
+    caps = model.capabilities
+    taken = {
+        "input_reference": (caps.first_frame, "a first-frame image"),
+        "last_frame": (caps.last_frame, "a last-frame image"),
+        "reference_images": (caps.reference_images > 0, "reference images"),
+        "audio": (caps.audio, "a sound switch"),
+        "seed": (caps.seed, "a seed"),
+    }
+    for name, (allowed, what) in taken.items():
+        if body.get(name) not in (None, []) and not allowed:  # null (or no images) is none
+            raise bad_request(name, f"{model.id} does not take {what}.")
 
 
 def parse_create(catalog: Catalog, body: dict[str, Any]) -> CreateInput:
@@ -213,14 +287,48 @@ def parse_create(catalog: Catalog, body: dict[str, Any]) -> CreateInput:
     fmt = body.get("format")
     if fmt is not None and fmt != "mp4":
         raise bad_request("format", f"Only the mp4 format is supported, not {fmt!r}.")
-    reference = None
+    _refuse_untaken(model, body)
+    reference = last_frame = None
     if body.get("input_reference") is not None:
-        if not model.supports_reference:
-            raise bad_request("input_reference", f"{model.id} does not take a reference image.")
         reference = parse_reference(body["input_reference"], size)
-    return CreateInput(prompt=prompt, model=model, size=size, seconds=seconds, reference=reference)
+    if body.get("last_frame") is not None:
+        last_frame = parse_image(body["last_frame"], "last_frame", size)
+    references = ()
+    if body.get("reference_images") is not None:
+        references = _reference_images(model, body["reference_images"])
+    return CreateInput(
+        prompt=prompt,
+        model=model,
+        size=size,
+        seconds=seconds,
+        reference=reference,
+        last_frame=last_frame,
+        reference_images=references,
+        audio=_audio(model, body),
+        seed=_seed(body["seed"]) if body.get("seed") is not None else None,
+    )
 
 
 def parse_remix(body: dict[str, Any]) -> str:
     reject_unknown_fields(body, REMIX_FIELDS)
     return parse_prompt(body.get("prompt"))
+
+
+def parse_extend_body(body: dict[str, Any]) -> str:
+    """The prompt of an extension; its `seconds` is checked against the source's model."""
+    reject_unknown_fields(body, EXTEND_FIELDS)
+    return parse_prompt(body.get("prompt"))
+
+
+def parse_extension_seconds(model: ModelSpec, body: dict[str, Any]) -> int:
+    """The new seconds an extension adds: one the model allows (its first by default)."""
+    allowed = model.extension_seconds
+    if body.get("seconds") is None:
+        return allowed[0]
+    seconds = _parse_seconds("seconds", body["seconds"])
+    if seconds not in allowed:
+        options = ", ".join(str(s) for s in allowed)
+        raise bad_request(
+            "seconds", f"{model.id} extends a video by {options} seconds, not {seconds}."
+        )
+    return seconds

@@ -42,6 +42,13 @@ def to_public(job: JobModel) -> dict[str, Any]:
         "sora_job_id": job.upstream_id,
         "remixed_from": job.remixed_from,
         "reference_url": media_link(job, "reference") if job.reference_key else None,
+        "last_frame_url": media_link(job, "last_frame") if job.last_frame_key else None,
+        "reference_urls": [
+            media_link(job, f"reference_{index}") for index in range(len(job.reference_keys or []))
+        ],
+        "audio": job.audio,
+        "seed": int(job.seed) if job.seed is not None else None,
+        "extended_from": job.extended_from,
         "content_variant": "video",
         "content_ready_at": iso(job.content_ready_at),
         "error_code": job.error_code,

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from chalicelib import clock
+from chalicelib.catalog.spec import MAX_REFERENCE_IMAGES
 from chalicelib.errors import Conflict, Gone, RangeNotSatisfiable, bad_request, not_found
 from chalicelib.jobs import store as job_store
 from chalicelib.media import store as media_store
@@ -18,7 +19,9 @@ from chalicelib.upstreams.base import UpstreamError
 from chalicelib.upstreams.registry import provider_named
 
 VARIANT_ALIASES = {"source": "video", "preview": "thumbnail"}
-VARIANTS = ("video", "thumbnail", "spritesheet", "reference")
+VARIANTS = ("video", "thumbnail", "spritesheet", "reference", "last_frame")
+# The input images a job was made from: its first frame, last frame and reference images.
+REFERENCE_VARIANT = re.compile(r"reference_(0|[1-9][0-9]?)")
 PROXY_MAX_BYTES = 4 * 1024 * 1024
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -34,9 +37,27 @@ class MediaAnswer:
 
 def parse_variant(raw: str | None) -> str:
     variant = VARIANT_ALIASES.get(raw or "video", raw or "video")
-    if variant not in VARIANTS:
-        raise bad_request("variant", f"variant must be one of {', '.join(VARIANTS)}.")
+    indexed = REFERENCE_VARIANT.fullmatch(variant)
+    if variant not in VARIANTS and not (indexed and int(indexed[1]) < MAX_REFERENCE_IMAGES):
+        known = ", ".join(VARIANTS)
+        last = MAX_REFERENCE_IMAGES - 1
+        raise bad_request("variant", f"variant must be one of {known}, or reference_0 to _{last}.")
     return variant
+
+
+def input_key(job: JobModel, variant: str) -> str | None:
+    """The stored input image a variant names (`reference`, `last_frame`, `reference_<i>`),
+    None when the job has none; "" when the variant is not an input at all."""
+    if variant == "reference":
+        return job.reference_key
+    if variant == "last_frame":
+        return job.last_frame_key
+    indexed = REFERENCE_VARIANT.fullmatch(variant)
+    if indexed is None:
+        return ""
+    keys = list(job.reference_keys or [])
+    index = int(indexed[1])
+    return keys[index] if index < len(keys) else None
 
 
 def _redirect(key: str, download_name: str | None) -> MediaAnswer:
@@ -51,12 +72,13 @@ def media(
     job = job_store.load_visible(job_id, owner)
     if job is None:
         raise not_found()
-    if variant == "reference":
-        if not job.reference_key:
-            raise not_found("reference image for this video")
-        extension = job.reference_key.rsplit(".", 1)[-1]
+    stored_input = input_key(job, variant)
+    if stored_input != "":
+        if not stored_input:
+            raise not_found(f"{variant.replace('_', ' ')} image for this video")
+        extension = stored_input.rsplit(".", 1)[-1]
         name = media_store.download_filename(job.prompt, extension) if download else None
-        return _redirect(job.reference_key, name)
+        return _redirect(stored_input, name)
     if job.status == "completed":
         if variant not in (job.archived_variants or set()):
             raise not_found(f"{variant} for this video")

@@ -1,4 +1,5 @@
-"""The media bucket: where archived videos, thumbnails, spritesheets and references live."""
+"""The media bucket: where archived videos, thumbnails, spritesheets and a job's input images
+(its first frame `reference`, `last_frame`, reference images `reference_0`...) live."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 
 from chalicelib.aws import s3_client
+from chalicelib.catalog.spec import MAX_REFERENCE_IMAGES
 from chalicelib.config import get_settings
 
 VARIANT_FILES = {
@@ -33,8 +35,17 @@ def media_key(job_id: str, variant: str) -> str:
     return f"videos/{job_id}/{VARIANT_FILES[variant][0]}"
 
 
+def input_key(job_id: str, name: str, content_type: str) -> str:
+    """Where one input image of a job is kept: `name` is `reference` (the first frame),
+    `last_frame` or `reference_<i>`."""
+    return f"videos/{job_id}/{name}.{REFERENCE_EXTENSIONS[content_type]}"
+
+
 def reference_key(job_id: str, content_type: str) -> str:
-    return f"videos/{job_id}/reference.{REFERENCE_EXTENSIONS[content_type]}"
+    return input_key(job_id, "reference", content_type)
+
+
+INPUT_NAMES = ("reference", "last_frame", *(f"reference_{i}" for i in range(MAX_REFERENCE_IMAGES)))
 
 
 class ChunkReader(io.RawIOBase):
@@ -83,7 +94,7 @@ def put_bytes(key: str, data: bytes, content_type: str) -> None:
 def delete_job_media(job_id: str) -> None:
     bucket = get_settings().media_bucket
     keys = [media_key(job_id, v) for v in VARIANT_FILES]
-    keys += [f"videos/{job_id}/reference.{ext}" for ext in REFERENCE_EXTENSIONS.values()]
+    keys += [input_key(job_id, name, kind) for name in INPUT_NAMES for kind in REFERENCE_EXTENSIONS]
     s3_client().delete_objects(
         Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
     )
@@ -102,7 +113,7 @@ INPUT_URL_TTL_SECONDS = 24 * 3600
 
 
 def input_url(key: str) -> str:
-    """A presigned GET URL of a stored input (a job's first frame) for an upstream to fetch."""
+    """A presigned GET URL of a stored input (a job's image) for an upstream to fetch."""
     return s3_client().generate_presigned_url(
         "get_object",
         Params={"Bucket": get_settings().media_bucket, "Key": key},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
@@ -14,7 +15,7 @@ from chalicelib.http import Blueprint
 from chalicelib.jobs import quotas
 from chalicelib.jobs import service as jobs_service
 from chalicelib.jobs.service import job_id_or_404
-from chalicelib.jobs.validation import PROMPT_MAX_CHARS, REFERENCE_MAX_BYTES
+from chalicelib.jobs.validation import MAX_SEED, MAX_SIDE, PROMPT_MAX_CHARS, REFERENCE_MAX_BYTES
 from chalicelib.jobs.view import job_path, to_public
 from chalicelib.media import links as media_links
 from chalicelib.media import service as media_service
@@ -58,6 +59,8 @@ def config() -> dict[str, Any]:
         "limits": {
             "prompt_max_chars": PROMPT_MAX_CHARS,
             "reference_max_bytes": REFERENCE_MAX_BYTES,
+            "reference_image_max_side": MAX_SIDE,
+            "seed_max": MAX_SEED,
         },
     }
 
@@ -100,13 +103,22 @@ def cancel_video(job_id: str) -> dict[str, Any]:
     return {"job": to_public(jobs_service.cancel_job(owner, job_id_or_404(job_id)))}
 
 
-@api.route("/videos/{job_id}/remix", methods=["POST"], json_body=True)
-def remix_video(job_id: str) -> Response:
+def _from_source(make: Callable[..., jobs_service.Created], job_id: str) -> Response:
+    """A new job made from a completed one (`remix`, `extend`): 201 like a create."""
     request = api.current_request
     owner = _owner()
     key = _header("Idempotency-Key")
-    created = jobs_service.remix(owner, job_id_or_404(job_id), request.raw_body, key)
-    return _created(created)
+    return _created(make(owner, job_id_or_404(job_id), request.raw_body, key))
+
+
+@api.route("/videos/{job_id}/remix", methods=["POST"], json_body=True)
+def remix_video(job_id: str) -> Response:
+    return _from_source(jobs_service.remix, job_id)
+
+
+@api.route("/videos/{job_id}/extend", methods=["POST"], json_body=True)
+def extend_video(job_id: str) -> Response:
+    return _from_source(jobs_service.extend, job_id)
 
 
 @api.route("/videos/{job_id}/media", methods=["GET"])

@@ -32,6 +32,14 @@ class CreateRequest:
     reference_url: str | None = None
     # The catalog entry's `wire` hints: the upstream's own names for our choices.
     wire: dict[str, Any] = field(default_factory=dict)
+    # The creative controls (issue 14), each given only when the model's capabilities take it;
+    # each stored image also as a presigned GET URL, as `reference_url`.
+    last_frame: ReferenceImage | None = None
+    last_frame_url: str | None = None
+    reference_images: tuple[ReferenceImage, ...] = ()
+    reference_image_urls: tuple[str, ...] = ()
+    audio: bool | None = None  # None: the model has no sound switch; send nothing
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,31 @@ class UpstreamNotConfigured(UpstreamError):
     unknown provider."""
 
 
+def refuse_unsent(
+    request: CreateRequest,
+    protocol: str,
+    *,
+    first_frame: bool = False,
+    last_frame: bool = False,
+    reference_images: int = 0,
+    audio: bool = False,
+    seed: bool = False,
+) -> None:
+    """Refuse (`UpstreamBadRequest` naming the API field, before anything is sent or paid) an
+    input the protocol has no way to send: a catalog entry that promises more than its
+    protocol takes never has an input dropped silently."""
+    unsent = [
+        ("input_reference", request.reference is not None and not first_frame),
+        ("last_frame", request.last_frame is not None and not last_frame),
+        ("reference_images", len(request.reference_images) > reference_images),
+        ("audio", request.audio is not None and not audio),
+        ("seed", request.seed is not None and not seed),
+    ]
+    for name, refused in unsent:
+        if refused:
+            raise UpstreamBadRequest(f"{protocol} takes no {name} for {request.model}.", param=name)
+
+
 def error_class(status: int) -> type[UpstreamError]:
     """The error type an upstream HTTP status means; a protocol refines it where its service
     says more (a Gemini `API_KEY_INVALID`, OpenRouter's 403 for moderation)."""
@@ -150,6 +183,14 @@ class VideoProvider(Protocol):
     def retrieve(self, upstream_id: str) -> UpstreamVideo: ...
 
     def remix(self, upstream_id: str, prompt: str) -> UpstreamVideo: ...
+
+    def extend(
+        self, upstream_id: str, prompt: str, seconds: int, *, model: str = "", size: str = ""
+    ) -> UpstreamVideo:
+        """A new render continuing the completed `upstream_id` by `seconds` (one stitched clip;
+        `model` and `size` are the source's). A provider that cannot raises
+        `UpstreamBadRequest`."""
+        ...
 
     def delete(self, upstream_id: str) -> None: ...
 

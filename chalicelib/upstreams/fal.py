@@ -7,18 +7,23 @@ entry's `wire` (so JSON configuration can add a model without code):
       "endpoint": "fal-ai/veo3.1",                      # default: the catalog id
       "image_endpoint": "fal-ai/veo3.1/image-to-video", # used when a first frame is given
       "inputs": {"prompt": "prompt", "seconds": "duration", "aspect_ratio": "aspect_ratio",
-                 "resolution": "resolution", "first_frame": "image_url"},
-      "image_inputs": {...},         # replaces `inputs` on the image endpoint (optional)
+                 "resolution": "resolution", "first_frame": "image_url",
+                 "audio": "generate_audio", "seed": "seed"},
+      "image_inputs": {...},         # replaces `inputs` on the image endpoint (optional),
+                                     # e.g. with "last_frame": "end_image_url"
       "seconds_format": "5s",        # "5s" -> "8s", "int" -> 8, "str" -> "8" (default)
       "resolution_by_size": {"1280x720": ["720p", "16:9"]},
       "extra": {"enable_safety_checker": true}   # constant inputs (optional)
     }
 
 `inputs` maps our choices to the model's input names; a choice the map leaves out is not
-sent (the model's default applies). The aspect ratio comes from `resolution_by_size`, else from
-the size itself; the resolution only from `resolution_by_size`. A first frame goes as a URL:
-the presigned S3 URL of the stored image (`CreateRequest.reference_url`), or a `data:` URL when
-there is none or fal could not reach it (a local bucket while fal is not on this machine).
+sent (the model's default applies), except a creative control the user gave (first or last
+frame, reference images as a list of URLs, `audio`, `seed`): that is refused, naming its field,
+before anything is sent. A last frame usually lives on the image endpoint only. The aspect
+ratio comes from `resolution_by_size`, else from the size itself; the resolution only from
+`resolution_by_size`. An image goes as a URL: the presigned S3 URL of the stored image
+(`CreateRequest.reference_url` and the like), or a `data:` URL when there is none or fal could
+not reach it (a local bucket while fal is not on this machine).
 
 The upstream id is `{owner}/{app}#{request_id}`: fal answers status, result and cancel under
 the app's root only (never the endpoint path), so any process rebuilds those URLs from it.
@@ -54,6 +59,7 @@ from chalicelib.catalog.spec import aspect_ratio_of
 from chalicelib.upstreams.base import (
     VARIANTS,
     CreateRequest,
+    ReferenceImage,
     UpstreamBadRequest,
     UpstreamError,
     UpstreamNotFound,
@@ -80,6 +86,15 @@ DEFAULT_INPUTS = {
     "aspect_ratio": "aspect_ratio",
     "resolution": "resolution",
     "first_frame": "image_url",
+}
+# Our optional choices, each with the API field it came from: one the model's `inputs` map
+# leaves out is refused before anything is sent, never dropped.
+OPTIONAL_CHOICES = {
+    "first_frame": "input_reference",
+    "last_frame": "last_frame",
+    "reference_images": "reference_images",
+    "audio": "audio",
+    "seed": "seed",
 }
 PENDING = {"IN_QUEUE": "queued", "IN_PROGRESS": "in_progress"}
 # Not fal's documented statuses (it reports failures as COMPLETED); ended if ever seen.
@@ -184,34 +199,54 @@ def _loopback(url: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
+def _image_url(image: ReferenceImage | None, url: str | None, local_queue: bool) -> str | None:
+    """A stored input as fal fetches it: its presigned URL, or a `data:` URL when there is
+    none or fal could not reach it (a bucket on this machine, fal not)."""
+    if image is None:
+        return None
+    if url is not None and (local_queue or not _loopback(url)):
+        return url
+    return f"data:{image.content_type};base64,{base64.b64encode(image.data).decode()}"
+
+
 def request_body(request: CreateRequest, queue_url: str = "") -> tuple[str, dict[str, Any]]:
     """The endpoint to submit to and the model's input JSON for one create (`queue_url`: the
     queue it goes to, which tells whether fal can fetch a URL on this machine)."""
     wire = request.wire
     endpoint = str(wire.get("endpoint") or request.model)
     inputs: dict[str, Any] = dict(wire.get("inputs") or DEFAULT_INPUTS)
-    image = request.reference_url
-    if image is not None and _loopback(image) and not _loopback(queue_url):
-        image = None
-    if image is None and request.reference is not None:
-        ref = request.reference
-        image = f"data:{ref.content_type};base64,{base64.b64encode(ref.data).decode()}"
+    local_queue = _loopback(queue_url)
+    image = _image_url(request.reference, request.reference_url, local_queue)
     if image is not None:
         endpoint = str(wire.get("image_endpoint") or endpoint)
         inputs = dict(wire.get("image_inputs") or inputs)
-        if not inputs.get("first_frame"):
-            raise UpstreamBadRequest(
-                f"{request.model} takes no first-frame image.", status=400, param="input_reference"
-            )
     shape = (wire.get("resolution_by_size") or {}).get(request.size)
     resolution, ratio = (shape[0], shape[1]) if shape else (None, aspect_ratio_of(request.size))
+    references = [
+        _image_url(ref, url, local_queue)
+        for ref, url in zip(
+            request.reference_images,
+            request.reference_image_urls or [None] * len(request.reference_images),
+            strict=True,
+        )
+    ]
     choices = {
         "prompt": request.prompt,
         "seconds": _seconds(request.seconds, str(wire.get("seconds_format") or "str")),
         "aspect_ratio": ratio,
         "resolution": resolution,
         "first_frame": image,
+        "last_frame": _image_url(request.last_frame, request.last_frame_url, local_queue),
+        "reference_images": references or None,
+        "audio": request.audio,
+        "seed": request.seed,
     }
+    for ours, field_name in OPTIONAL_CHOICES.items():
+        if choices[ours] is not None and not inputs.get(ours):
+            # A last frame goes to the image endpoint only (alongside a first frame).
+            raise UpstreamBadRequest(
+                f"{request.model} takes no {field_name} here.", status=400, param=field_name
+            )
     body: dict[str, Any] = dict(wire.get("extra") or {})
     for ours, theirs in inputs.items():
         if theirs and choices.get(ours) is not None:
@@ -303,6 +338,11 @@ class FalClient(BearerKeyClient):
 
     def remix(self, upstream_id: str, prompt: str) -> UpstreamVideo:
         raise UpstreamBadRequest("fal's video models cannot remix.", status=400)
+
+    def extend(
+        self, upstream_id: str, prompt: str, seconds: int, *, model: str = "", size: str = ""
+    ) -> UpstreamVideo:
+        raise UpstreamBadRequest("fal's preset models cannot extend a video.", status=400)
 
     def delete(self, upstream_id: str) -> None:
         """Ask the queue to cancel (it drops a queued request and signals a running one);

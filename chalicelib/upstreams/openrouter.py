@@ -2,7 +2,9 @@
 
 Create: `POST {base}/videos` with the model slug, `prompt`, `duration` and either `size` or
 `resolution` + `aspect_ratio` (whichever the model's listing gave: the catalog entry's `wire`
-says), a first frame as a `frame_images` entry, and `callback_url` when one is configured.
+says), first and last frame as `frame_images` entries, reference images as
+`input_references`, `generate_audio`, `seed`, and `callback_url` when one is configured.
+Extend: the same `POST /videos` with `previous_job_id` (the vendor skill's continuation).
 Poll: `GET {base}/videos/{id}`; the statuses map to ours (`pending` -> queued; `cancelled` and
 `expired` end the job failed). Download: `GET {base}/videos/{id}/content?index=0` with the
 key, following redirects without it. Models: `GET {base}/videos/models`, turned into catalog
@@ -36,6 +38,7 @@ import requests
 from chalicelib.upstreams.base import (
     VARIANTS,
     CreateRequest,
+    ReferenceImage,
     UpstreamBadRequest,
     UpstreamError,
     UpstreamNotFound,
@@ -127,6 +130,12 @@ def _data_url(data: bytes, content_type: str) -> str:
     return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
 
 
+def _image_part(image: ReferenceImage) -> dict[str, Any]:
+    """An image as OpenRouter's `ContentPartImage` (a `data:` URL: OpenRouter need not reach
+    our bucket)."""
+    return {"type": "image_url", "image_url": {"url": _data_url(image.data, image.content_type)}}
+
+
 class OpenRouterClient(BearerKeyClient):
     name = "openrouter"
     label = "openrouter"
@@ -161,15 +170,22 @@ class OpenRouterClient(BearerKeyClient):
             body["resolution"], body["aspect_ratio"] = by_size[request.size]
         else:
             body["size"] = request.size
-        if request.reference is not None:
-            ref = request.reference
-            body["frame_images"] = [
-                {
-                    "type": "image_url",
-                    "image_url": {"url": _data_url(ref.data, ref.content_type)},
-                    "frame_type": "first_frame",
-                }
-            ]
+        frames = [
+            {**_image_part(image), "frame_type": frame_type}
+            for frame_type, image in (
+                ("first_frame", request.reference),
+                ("last_frame", request.last_frame),
+            )
+            if image is not None
+        ]
+        if frames:
+            body["frame_images"] = frames
+        if request.reference_images:
+            body["input_references"] = [_image_part(ref) for ref in request.reference_images]
+        if request.audio is not None:
+            body["generate_audio"] = request.audio
+        if request.seed is not None:
+            body["seed"] = request.seed
         if self.callback_url:
             body["callback_url"] = self.callback_url
         return self._video(self._send("POST", "/videos", billed=True, json=body))
@@ -179,6 +195,23 @@ class OpenRouterClient(BearerKeyClient):
 
     def remix(self, upstream_id: str, prompt: str) -> UpstreamVideo:
         raise UpstreamBadRequest("OpenRouter's video models cannot remix.", status=400)
+
+    def extend(
+        self, upstream_id: str, prompt: str, seconds: int, *, model: str = "", size: str = ""
+    ) -> UpstreamVideo:
+        """A `POST /videos` continuing the completed job `previous_job_id` on its own model
+        (the vendor skill's parameter): the source's size is kept, so none is sent."""
+        if not model:
+            raise UpstreamBadRequest("OpenRouter continues a job on its own model: none given.")
+        body: dict[str, Any] = {
+            "model": model,
+            "prompt": prompt,
+            "duration": seconds,
+            "previous_job_id": upstream_id,
+        }
+        if self.callback_url:
+            body["callback_url"] = self.callback_url
+        return self._video(self._send("POST", "/videos", billed=True, json=body))
 
     def delete(self, upstream_id: str) -> None:
         """OpenRouter has no delete endpoint; its copy expires by itself."""
@@ -370,7 +403,9 @@ def catalog_entry(entry: dict[str, Any]) -> dict[str, Any] | None:
         "capabilities": {
             "first_frame": "first_frame" in frames,
             "last_frame": "last_frame" in frames,
-            # The listing has no field for reference images (docs/upstreams/openrouter.md).
+            # The listing has no field for reference images and the docs give no count, nor
+            # say which models take `previous_job_id` (only the vendor skill names it): none
+            # by default; OPENROUTER_CAPABILITIES_JSON offers them (catalog/source.py).
             "reference_images": 0,
             "audio": entry.get("generate_audio") is True,
             "seed": entry.get("seed") is True,

@@ -1,11 +1,13 @@
 """Google Veo through the Gemini API (`predictLongRunning`), behind the provider interface.
 
 Create: `POST {base}/v1beta/models/{model}:predictLongRunning` with `x-goog-api-key`, body
-`{"instances": [{"prompt", "image"?}], "parameters": {"aspectRatio", "durationSeconds",
-"resolution"}}`. Poll: `GET {base}/v1beta/{operation name}` until `done`. A finished
-operation carries `response.generateVideoResponse.generatedSamples[0].video.uri` (downloaded
-with the key, following redirects) or `error`, or safety filtering
-(`raiMediaFilteredCount` / `raiMediaFilteredReasons`, mapped to `moderation_blocked`).
+`{"instances": [{"prompt", "image"?, "lastFrame"?, "referenceImages"?}], "parameters":
+{"aspectRatio", "durationSeconds", "resolution", "generateAudio"?, "seed"?}}`. Extend: the same
+call with `instances[0].video` = the finished sample's `{uri}` (720p, 7 s more). Poll:
+`GET {base}/v1beta/{operation name}` until `done`. A finished operation carries
+`response.generateVideoResponse.generatedSamples[0].video.uri` (downloaded with the key,
+following redirects) or `error`, or safety filtering (`raiMediaFilteredCount` /
+`raiMediaFilteredReasons`, mapped to `moderation_blocked`).
 
 Differences from `/v1/videos`, handled here so routes, refresher and archive stay unchanged:
 
@@ -40,6 +42,7 @@ import requests
 from chalicelib import clock, deadline
 from chalicelib.upstreams.base import (
     CreateRequest,
+    ReferenceImage,
     UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamError,
@@ -75,6 +78,7 @@ SIZES = {
     "2160x3840": ("9:16", "4k"),
 }
 EIGHT_SECONDS_ONLY = frozenset({"1080p", "4k"})
+MAX_REFERENCE_IMAGES = 3  # "up to three asset images"
 GRPC_CODES = {
     1: "cancelled",
     2: "unknown",
@@ -240,6 +244,14 @@ def _sample_uri(generated: dict[str, Any]) -> str | None:
     return uri if isinstance(uri, str) and uri else None
 
 
+def inline_image(image: ReferenceImage) -> dict[str, str]:
+    """An image as Google's `{bytesBase64Encoded, mimeType}` (the Gemini API and Vertex AI)."""
+    return {
+        "bytesBase64Encoded": base64.b64encode(image.data).decode(),
+        "mimeType": image.content_type,
+    }
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
@@ -285,24 +297,66 @@ class VeoClient:
             raise UpstreamBadRequest(
                 f"Veo makes {resolution} videos of 8 seconds only.", param="seconds"
             )
+        if len(request.reference_images) > MAX_REFERENCE_IMAGES:
+            raise UpstreamBadRequest(
+                f"Veo takes at most {MAX_REFERENCE_IMAGES} reference images.",
+                param="reference_images",
+            )
         instance: dict[str, Any] = {"prompt": request.prompt}
         if request.reference is not None:
-            instance["image"] = {
-                "bytesBase64Encoded": base64.b64encode(request.reference.data).decode(),
-                "mimeType": request.reference.content_type,
-            }
-        body = {
-            "instances": [instance],
-            "parameters": {
-                "aspectRatio": aspect_ratio,
-                "durationSeconds": request.seconds,
-                "resolution": resolution,
-            },
+            instance["image"] = inline_image(request.reference)
+        if request.last_frame is not None:
+            instance["lastFrame"] = inline_image(request.last_frame)
+        if request.reference_images:
+            instance["referenceImages"] = [
+                {"image": inline_image(ref), "referenceType": "asset"}
+                for ref in request.reference_images
+            ]
+        parameters: dict[str, Any] = {
+            "aspectRatio": aspect_ratio,
+            "durationSeconds": request.seconds,
+            "resolution": resolution,
         }
+        # Vertex AI's names; a Gemini model takes them only where its catalog entry says so.
+        if request.audio is not None:
+            parameters["generateAudio"] = request.audio
+        if request.seed is not None:
+            parameters["seed"] = request.seed
+        return self._start(request.model, {"instances": [instance], "parameters": parameters})
+
+    def extend(
+        self, upstream_id: str, prompt: str, seconds: int, *, model: str = "", size: str = ""
+    ) -> UpstreamVideo:
+        """Veo's video extension: the finished video's `uri` as `instances[0].video`; Google
+        extends 720p videos by 7 s and answers one video, the source and the new seconds."""
+        if size and SIZES.get(size, ("", ""))[1] != "720p":
+            raise UpstreamBadRequest(
+                f"Veo extends 720p videos only, not {size}.", code="extend_unavailable"
+            )
+        name, _ = split_id(upstream_id)
+        try:
+            operation = self._operation(upstream_id)
+        except UpstreamNotFound as exc:
+            raise UpstreamBadRequest(
+                "Veo no longer has the video to extend.", status=404, code="extend_unavailable"
+            ) from exc
+        uri = _sample_uri((operation.get("response") or {}).get("generateVideoResponse") or {})
+        if not operation.get("done") or not uri:
+            raise UpstreamBadRequest(
+                "Veo has no finished video to extend.", code="extend_unavailable"
+            )
+        body = {
+            "instances": [{"prompt": prompt, "video": {"uri": uri}}],
+            "parameters": {"durationSeconds": seconds, "resolution": "720p"},
+        }
+        return self._start(model or model_of(name) or "", body)
+
+    def _start(self, model: str, body: dict[str, Any]) -> UpstreamVideo:
+        """`predictLongRunning` (billed): the operation, its create time in the upstream id."""
         started_at = self._now()
         response = self._send(
             "POST",
-            f"{self.base_url}/{API_VERSION}/models/{request.model}:predictLongRunning",
+            f"{self.base_url}/{API_VERSION}/models/{model}:predictLongRunning",
             billed=True,
             json=body,
         )

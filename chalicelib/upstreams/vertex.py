@@ -50,7 +50,6 @@ from chalicelib import clock, deadline
 from chalicelib.config import Settings
 from chalicelib.upstreams.base import (
     CreateRequest,
-    ReferenceImage,
     UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamError,
@@ -66,6 +65,7 @@ from chalicelib.upstreams.veo import (
     _origin,
     error_from_response,
     finished_video,
+    inline_image,
     send_following,
 )
 
@@ -362,13 +362,6 @@ def vertex_error(response: requests.Response) -> UpstreamError:
     return error
 
 
-def _image(image: ReferenceImage) -> dict[str, str]:
-    return {
-        "bytesBase64Encoded": base64.b64encode(image.data).decode(),
-        "mimeType": image.content_type,
-    }
-
-
 class VertexVeoClient:
     name = "vertex"
 
@@ -411,11 +404,8 @@ class VertexVeoClient:
                 param="size",
             )
         aspect_ratio, resolution = SIZES[request.size]
-        # Issue 14 gives CreateRequest these fields; until then the defaults apply.
-        last_frame: ReferenceImage | None = getattr(request, "last_frame", None)
-        references: tuple[ReferenceImage, ...] = tuple(getattr(request, "reference_images", ()))
-        audio: bool | None = getattr(request, "audio", None)
-        seed: int | None = getattr(request, "seed", None)
+        last_frame, references = request.last_frame, request.reference_images
+        audio, seed = request.audio, request.seed
         if len(references) > MAX_REFERENCE_IMAGES:
             raise UpstreamBadRequest(
                 f"Veo takes at most {MAX_REFERENCE_IMAGES} reference images.",
@@ -428,12 +418,12 @@ class VertexVeoClient:
             )
         instance: dict[str, Any] = {"prompt": request.prompt}
         if request.reference is not None:
-            instance["image"] = _image(request.reference)
+            instance["image"] = inline_image(request.reference)
         if last_frame is not None:
-            instance["lastFrame"] = _image(last_frame)
+            instance["lastFrame"] = inline_image(last_frame)
         if references:
             instance["referenceImages"] = [
-                {"image": _image(ref), "referenceType": "asset"} for ref in references
+                {"image": inline_image(ref), "referenceType": "asset"} for ref in references
             ]
         parameters: dict[str, Any] = {
             "durationSeconds": request.seconds,
@@ -466,6 +456,15 @@ class VertexVeoClient:
     def remix(self, upstream_id: str, prompt: str) -> UpstreamVideo:
         raise UpstreamBadRequest(
             "Veo on Vertex AI does not support remixing a video.", code="remix_unsupported"
+        )
+
+    def extend(
+        self, upstream_id: str, prompt: str, seconds: int, *, model: str = "", size: str = ""
+    ) -> UpstreamVideo:
+        # Vertex's `video` input wants the source as bytes or a gcsUri (docs/upstreams/
+        # vertex.md: "not used here"): the catalog offers no extension on Vertex.
+        raise UpstreamBadRequest(
+            "Veo on Vertex AI: extending a video is not offered here.", code="extend_unavailable"
         )
 
     def delete(self, upstream_id: str) -> None:

@@ -35,11 +35,13 @@ import requests
 from chalicelib.upstreams.base import (
     VARIANTS,
     CreateRequest,
+    UpstreamBadRequest,
     UpstreamError,
     UpstreamNotFound,
     UpstreamUnavailable,
     UpstreamVideo,
     error_class,
+    refuse_unsent,
 )
 from chalicelib.upstreams.retry import (
     BearerKeyClient,
@@ -139,6 +141,7 @@ class VideosApiClient(BearerKeyClient):
     # -- the provider interface -------------------------------------------------------------
 
     def create(self, request: CreateRequest) -> UpstreamVideo:
+        refuse_unsent(request, "The /v1/videos protocol", first_frame=True)
         fields = {
             "prompt": request.prompt,
             "model": request.model,
@@ -160,6 +163,25 @@ class VideosApiClient(BearerKeyClient):
         response = self._send(
             "POST", f"/videos/{upstream_id}/remix", billed=True, json={"prompt": prompt}
         )
+        video = self._video(response)
+        routed = keep_gateway_route(video.id, upstream_id)
+        return video if routed == video.id else replace(video, id=routed)
+
+    def extend(
+        self, upstream_id: str, prompt: str, seconds: int, *, model: str = "", size: str = ""
+    ) -> UpstreamVideo:
+        """`POST /videos/extensions` (the openai SDK's `videos.extend`): the answer is one new
+        video, the source and the new seconds stitched, whose `seconds` is the total."""
+        body = {"prompt": prompt, "seconds": str(seconds), "video": {"id": upstream_id}}
+        try:
+            response = self._send("POST", "/videos/extensions", billed=True, json=body)
+        except UpstreamNotFound as exc:  # the source is gone there, or extensions are not routed
+            raise UpstreamBadRequest(
+                f"the upstream cannot extend {upstream_id}: {exc.message}",
+                status=exc.status,
+                code="extend_unavailable",
+                request_id=exc.request_id,
+            ) from exc
         video = self._video(response)
         routed = keep_gateway_route(video.id, upstream_id)
         return video if routed == video.id else replace(video, id=routed)

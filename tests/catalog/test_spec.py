@@ -256,4 +256,7 @@ def test_the_shipped_presets_parse_with_their_capabilities():
     veo = catalog.get("veo-3.1-generate-preview")
     assert veo.provider == "veo"
     assert (veo.capabilities.first_frame, veo.capabilities.remix) == (True, False)
-    assert veo.capabilities.audio is True
+    # Sound is always on through the Gemini API: no switch to offer (nor a seed).
+    assert (veo.capabilities.audio, veo.capabilities.seed) == (False, False)
+    assert (veo.capabilities.extend, veo.extension_seconds) == (True, (7,))
+    assert sora.extension_seconds == (4, 8, 12, 16, 20)
