@@ -61,14 +61,13 @@ const choose = (input, value) => {
 export function createActions({ history, form, catalog, onCreated }) {
   const { store } = history;
   const reruns = new Map(); // job id -> submission: one Idempotency-Key while it is retried
-  const settings = (job) => `${catalog.label(job.model)} · ${fmt.aspect(job.size).ratio} · ${fmt.seconds(job.seconds)}`;
 
   async function runAgain(job, button) {
     if (button.disabled) return;
     const price = fmt.money(catalog.cost(job.model, job.size, job.seconds));
     const sure = await ask({
       title: 'Run this video again?',
-      text: [...quoted(job.prompt, 120), ` as ${settings(job)}. A new render costs about ${price}.`],
+      text: [...quoted(job.prompt, 120), ` as ${fmt.settings(catalog.label(job.model), job)}. A new render costs about ${price}.`],
       ok: `Run again · ${price}`,
     });
     if (!sure) return;

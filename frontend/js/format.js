@@ -33,11 +33,18 @@ function computeAspect(size) {
   if (Math.abs(w / h - 16 / 9) < 0.02) ratio = '16:9';
   else if (Math.abs(h / w - 16 / 9) < 0.02) ratio = '9:16';
   const orientation = w > h ? 'Landscape' : w < h ? 'Portrait' : 'Square';
-  return { ratio, orientation };
+  // For CSS aspect-ratio, where 16 / 9, 9 / 16 and 1 (the stylesheet's) are not it.
+  const odd = ratio === '16:9' || ratio === '9:16' || w === h ? '' : `${w} / ${h}`;
+  return { ratio, orientation, odd };
 }
 
 export const pixels = (size) => String(size).replace('x', '×');
 export const seconds = (s) => `${s} s`;
+
+// A job as its card says it: the actual cost once known, else the estimate; its settings.
+export const price = (job) => (job.cost_usd == null ? `est. ${money(job.estimated_cost_usd)}` : money(job.cost_usd));
+export const settings = (label, job) => `${label} · ${aspect(job.size).ratio} · ${seconds(job.seconds)}`;
+export const details = (label, job) => `${label} · ${aspect(job.size).ratio} · ${pixels(job.size)} · ${seconds(job.seconds)} · ${price(job)}`;
 
 const date = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 

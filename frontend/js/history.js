@@ -146,7 +146,7 @@ export function createHistory({ catalog, onAction, onSettled }) {
     applyFilter();
     search.focus();
   });
-  // Signed in (again) after a refusal: what is shown may be another user's or an error.
+  // Signed in after a refusal: what is shown may be an error.
   addEventListener('studio:signed-in', () => loadPage(true));
   loadMore.addEventListener('click', () => loadPage(false));
   $('list-retry').addEventListener('click', () => loadPage(loading.reset));

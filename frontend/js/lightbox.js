@@ -57,8 +57,7 @@ export function open(job, { store, catalog }) {
     video.src = target.media_url;
     video.setAttribute('aria-label', `Video: ${fmt.truncate(target.prompt, 80)}`);
     prompt.textContent = target.prompt;
-    const price = target.cost_usd == null ? `est. ${fmt.money(target.estimated_cost_usd)}` : fmt.money(target.cost_usd);
-    meta.textContent = `${catalog.label(target.model)} · ${fmt.aspect(target.size).ratio} · ${fmt.pixels(target.size)} · ${fmt.seconds(target.seconds)} · ${price}`;
+    meta.textContent = fmt.details(catalog.label(target.model), target);
     count.textContent = `${i + 1} of ${list.length}`;
     prev.disabled = i === 0;
     next.disabled = i === list.length - 1;

@@ -22,8 +22,6 @@ function prototype(template) {
   return { li, refs };
 }
 
-const price = (job) => (job.cost_usd == null ? `est. ${fmt.money(job.estimated_cost_usd)}` : fmt.money(job.cost_usd));
-
 export function createJobList(root, { template, catalog, lookup, onAction }) {
   const cards = new Map(); // id -> { li, r, job }
   const proto = prototype(template);
@@ -31,18 +29,36 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     ? new IntersectionObserver(onVisible, { rootMargin: '400px 0px' })
     : null;
 
-  // Near the viewport (layout is done by then): "Show all" where the prompt is cut, the video.
+  // Near the viewport only: the prompt's tools, the video or why it failed.
   function onVisible(entries) {
-    for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
-      const card = cards.get(entry.target.dataset.id);
-      if (!card) continue;
-      card.r.more.hidden = card.r.prompt.scrollHeight <= card.r.prompt.clientHeight;
-      if (card.job.status === 'completed') {
-        observer.unobserve(entry.target);
-        showVideo(card);
-      }
+    const near = entries.filter((e) => e.isIntersecting).map((e) => cards.get(e.target.dataset.id)).filter(Boolean);
+    // Reads first (one layout), then writes.
+    const cut = near.map(({ r }) => !r.tools && r.prompt.scrollHeight > r.prompt.clientHeight);
+    near.forEach((card, i) => {
+      observer.unobserve(card.li);
+      if (!card.r.tools) tools(card.r, cut[i]);
+      elaborate(card);
+    });
+  }
+
+  function elaborate(card) {
+    const { r, job } = card;
+    if (job.status === 'completed') showVideo(card);
+    else if (job.status === 'failed' && !r.failure) {
+      r.failure = true;
+      import('./failure.js').then((m) => m.showFailure(r, job));
     }
+  }
+
+  // "Show all" (where the prompt is cut) and "Copy prompt" (actions.js).
+  function tools(r, cut) {
+    r.tools = el('div', 'tools');
+    for (const [action, text] of cut ? [['more', 'Show all'], ['copy', 'Copy prompt']] : [['copy', 'Copy prompt']]) {
+      const button = el('button', 'link', text);
+      button.dataset.action = action;
+      r.tools.append(button);
+    }
+    r.prompt.after(r.tools);
   }
 
   // The <video> (and its media requests) only exists once the card is near the
@@ -64,10 +80,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     r.video = video;
   }
 
-  const meta = (job) => {
-    const { ratio } = fmt.aspect(job.size);
-    return `${catalog.label(job.model)} · ${ratio} · ${fmt.pixels(job.size)} · ${fmt.seconds(job.seconds)} · ${price(job)}`;
-  };
+  const meta = (job) => fmt.details(catalog.label(job.model), job);
 
   function first(card, job) {
     const { li, r } = card;
@@ -79,12 +92,13 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     r.prompt.textContent = job.prompt;
     r.created.dateTime = job.created_at;
     r.created.textContent = fmt.relativeTime(job.created_at);
-    const { w, h } = fmt.parseSize(job.size);
-    if (w && h) r.media.style.aspectRatio = `${w} / ${h}`; // the card takes the video's shape
-    r.media.dataset.orientation = fmt.aspect(job.size).orientation.toLowerCase();
+    // The card takes the video's shape (16:9, 9:16 and square by CSS).
+    const { orientation, odd } = fmt.aspect(job.size);
+    r.media.dataset.orientation = orientation.toLowerCase();
+    if (odd) r.media.style.aspectRatio = odd;
     r.meta.textContent = meta(job);
     if (!catalog.offered(job.model)) {
-      r.meta.after(el('p', 'gone', `${job.model} is no longer offered, so this video cannot be run again or remixed as it was. Edit and run picks a current model.`));
+      r.meta.after(el('p', 'gone', `${job.model} is no longer offered: Edit and run picks another model.`));
     }
     if (job.reference_url) import('./reference/card.js').then((m) => m.decorate(r, job, catalog));
     if (job.remixed_from) {
@@ -133,14 +147,15 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
       r.progressRow.remove();
       r.progressRow = null;
     }
-    if (job.status === 'failed' && prev?.status !== 'failed') import('./failure.js').then((m) => m.showFailure(r, job));
 
     const done = job.status === 'completed' && Boolean(job.media_url);
     r.download.hidden = !done;
     r.remix.hidden = !(done && catalog.supportsRemix(job.model));
     if (done && !r.video) r.download.href = downloadUrl(job);
-    if (!observer) showVideo(card);
-    else if (!prev || (done && !r.video)) { // (again: a visible card that just completed)
+    if (!observer) {
+      if (!r.tools) tools(r, true);
+      elaborate(card);
+    } else if (!prev || (prev.status !== job.status && !pending)) { // (again: it just ended)
       observer.unobserve(li);
       observer.observe(li);
     }
@@ -149,7 +164,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
   function build(job) {
     const li = proto.li.cloneNode(true);
     const all = li.getElementsByTagName('*');
-    const r = { video: null, progressRow: null };
+    const r = { video: null, progressRow: null, tools: null, failure: false };
     for (const [name, i] of proto.refs) r[name] = all[i];
     const card = { li, r, job };
     fill(card, job, null);

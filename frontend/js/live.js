@@ -66,10 +66,9 @@ export function start({ store, catalog, poller }) {
     if (info) return;
     const text = el('p', null, job.prompt);
     text.dir = 'auto';
-    const settings = `${catalog.label(job.model)} · ${fmt.aspect(job.size).ratio} · ${fmt.seconds(job.seconds)}`;
     const box = el('div', 'pending-info');
     box.setAttribute('aria-hidden', 'true'); // the card's own prompt and settings are read
-    box.append(text, el('p', 'pending-settings', settings));
+    box.append(text, el('p', 'pending-settings', fmt.settings(catalog.label(job.model), job)));
     media.append(box);
   }
 

@@ -1,7 +1,7 @@
 // Live updates for pending jobs: a setTimeout chain (never setInterval) that
 // polls each pending job, speeds up on change, backs off when idle or failing,
-// stops when nothing is pending and pauses while the tab is hidden (unless the
-// user asked to be notified: then it goes on, slowly, as `background`).
+// stops when nothing is pending and pauses while the tab is hidden (unless
+// `background`: the user asked to be notified).
 
 const FAST = 2000;
 const SLOW = 10000;

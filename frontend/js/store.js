@@ -16,7 +16,7 @@ export function createStore() {
   const emit = (event) => { for (const fn of listeners) fn(event); };
   const newer = (a, b) => Date.parse(b.created_at) - Date.parse(a.created_at);
 
-  // As the server filters: the status, the model, and every word of the search in any order.
+  // As the server: status, model, every word of the search in any order.
   function matches(job) {
     const text = job.prompt.toLowerCase();
     return (!state.status || job.status === state.status) && (!state.model || job.model === state.model)
@@ -67,7 +67,7 @@ export function createStore() {
     },
 
     // Insert or update one job; emits only when something visible changed. A job the filter
-    // excludes is not added, and leaves once an update makes it excluded (e.g. its status).
+    // excludes is not added, or leaves.
     upsert(job) {
       const prev = jobs.get(job.id);
       if (!prev) {

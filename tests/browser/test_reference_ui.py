@@ -209,11 +209,15 @@ def test_offered_only_where_the_model_takes_it_and_not_in_remix(studio, page):
     expect(page.locator("#ref-field")).to_be_visible()
 
 
+def colour_frame(image: Path, colour: str) -> str:
+    """A 1280x720 PNG of one colour written to `image`, as an input_reference data: URL."""
+    run_ffmpeg("-f", "lavfi", "-i", f"color=c={colour}:size=1280x720", "-frames:v", "1", str(image))
+    return "data:image/png;base64," + base64.b64encode(image.read_bytes()).decode()
+
+
 def test_run_again_keeps_the_reference_unless_unticked(studio, page, api, token, tmp_path):
     image = tmp_path / "first.png"
-    run_ffmpeg("-f", "lavfi", "-i", "color=c=0x2080c0:size=1280x720", "-frames:v", "1", str(image))
-    data_url = "data:image/png;base64," + base64.b64encode(image.read_bytes()).decode()
-    job = api.create(f"{token} harbour at dawn", input_reference=data_url)
+    job = api.create(f"{token} harbour at dawn", input_reference=colour_frame(image, "0x2080c0"))
 
     studio.open(token)
     card = studio.card(job["id"])

@@ -4,7 +4,6 @@ local stack where the real thing matters (media, search, cancel, spend)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
@@ -14,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from .fakes import fake_job
-from .test_reference_ui import run_ffmpeg
+from .test_polling import set_hidden
+from .test_reference_ui import colour_frame
 
 pytestmark = pytest.mark.browser
 
@@ -230,16 +230,6 @@ window.Notification = FakeNotification;
 """
 
 
-def set_hidden(page, hidden: bool) -> None:
-    page.evaluate(
-        """(hidden) => {
-          Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
-          document.dispatchEvent(new Event('visibilitychange'));
-        }""",
-        hidden,
-    )
-
-
 def test_a_pending_card_says_what_it_makes_how_long_and_the_tab_title_follows(studio, page):
     started = datetime.now(UTC) - timedelta(seconds=20)
     job = fake_job(
@@ -389,9 +379,7 @@ def test_a_failed_cancel_is_said_on_the_card(studio, page):
 
 
 def test_edit_and_run_brings_back_the_first_frame(studio, page, api, token, tmp_path):
-    image = tmp_path / "frame.png"
-    run_ffmpeg("-f", "lavfi", "-i", "color=c=0xc04020:size=1280x720", "-frames:v", "1", str(image))
-    data_url = "data:image/png;base64," + base64.b64encode(image.read_bytes()).decode()
+    data_url = colour_frame(tmp_path / "frame.png", "0xc04020")
     job = api.create(f"{token} from a red first frame", input_reference=data_url)
     studio.open(token)
     studio.card(job["id"]).locator('[data-action="edit"]').click()
