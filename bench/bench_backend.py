@@ -103,6 +103,19 @@ def verdict(name: str, figure: str, ok: bool | None) -> None:
     say(f"  -> {mark}  {name}: {figure}")
 
 
+def summary(started: float) -> None:
+    """Every verdict again, and exit 1 when a budget was missed (`make bench` fails then)."""
+    say()
+    say(f"== summary ({time.perf_counter() - started:.0f} s)")
+    for name, figure, ok in RESULTS:
+        mark = {True: "PASS", False: "FAIL", None: "INFO"}[ok]
+        say(f"  {mark}  {name}: {figure}")
+    missed = [name for name, _, ok in RESULTS if ok is False]
+    if missed:
+        say(f"== {len(missed)} budget(s) missed")
+        sys.exit(1)
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -990,15 +1003,7 @@ def main() -> None:
             except Exception as exc:  # a benchmark that cannot finish has missed its budget
                 logging.getLogger("bench").exception("benchmark %s crashed", key)
                 verdict(f"benchmark {key}", f"crashed: {type(exc).__name__}: {exc}", False)
-    say()
-    say(f"== summary ({time.perf_counter() - started:.0f} s)")
-    for name, figure, ok in RESULTS:
-        mark = {True: "PASS", False: "FAIL", None: "INFO"}[ok]
-        say(f"  {mark}  {name}: {figure}")
-    missed = [name for name, _, ok in RESULTS if ok is False]
-    if missed:
-        say(f"== {len(missed)} budget(s) missed")
-        sys.exit(1)
+    summary(started)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from chalicelib.config import get_settings
 
 _lock = threading.Lock()
 _s3: Any = None
+_lambda: Any = None
 
 
 def s3_client() -> Any:
@@ -28,8 +29,23 @@ def s3_client() -> Any:
         return _s3
 
 
+def lambda_client() -> Any:
+    """The refresher's client for handing shards to its worker: short timeouts and one retry,
+    so a failed hand-off falls back to this process while the tick still has time."""
+    global _lambda
+    with _lock:
+        if _lambda is None:
+            config = Config(
+                connect_timeout=2,
+                read_timeout=5,
+                retries={"max_attempts": 2, "mode": "standard"},
+            )
+            _lambda = boto3.client("lambda", region_name=get_settings().region, config=config)
+        return _lambda
+
+
 @runtime.register
 def _forget_clients() -> None:
-    global _s3
+    global _s3, _lambda
     with _lock:
-        _s3 = None
+        _s3 = _lambda = None

@@ -192,6 +192,13 @@ class Settings:
     http_timeout_seconds: float = 30.0
     refresh_concurrency: int = 16
     refresh_time_budget_seconds: float = 50.0
+    # Fan-out (chalicelib/jobs/refresher.py): above the threshold the tick hands shards of about
+    # refresh_shard_size ids to at most refresh_workers workers (the worker function's reserved
+    # concurrency); with no worker function every shard is refreshed in this process.
+    refresh_fanout_threshold: int = 500
+    refresh_shard_size: int = 500
+    refresh_workers: int = 20
+    refresh_worker_function: str = ""
     media_url_ttl_seconds: int = 300
     auth_mode: str = "none"
     auth_tokens_json: str = field(default="", repr=False)
@@ -281,6 +288,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         http_timeout_seconds=_float(env, "HTTP_TIMEOUT_SECONDS", 30.0, 1.0, 300.0),
         refresh_concurrency=_int(env, "REFRESH_CONCURRENCY", 16, 1, 64),
         refresh_time_budget_seconds=_float(env, "REFRESH_TIME_BUDGET_SECONDS", 50.0, 1.0, 900.0),
+        refresh_fanout_threshold=_int(env, "REFRESH_FANOUT_THRESHOLD", 500, 1, 1_000_000),
+        refresh_shard_size=_int(env, "REFRESH_SHARD_SIZE", 500, 1, 5_000),
+        refresh_workers=_int(env, "REFRESH_WORKERS", 20, 1, 1_000),
+        refresh_worker_function=env.get("REFRESH_WORKER_FUNCTION", "").strip(),
         media_url_ttl_seconds=_int(env, "MEDIA_URL_TTL_SECONDS", 300, 30, 3600),
         auth_mode=_choice(env, "AUTH_MODE", "none", AUTH_MODES),
         upstream_label=_choice(env, "VIDEOS_UPSTREAM", "remote", ("remote", "simulator")),

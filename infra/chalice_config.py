@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.names import AUTH_MODES, COGNITO_OUTPUTS, StageResources
+from infra.names import AUTH_MODES, COGNITO_OUTPUTS, REFRESH_TICK, REFRESH_WORKER, StageResources
 from infra.policy import build_policy
 
 
@@ -14,8 +14,9 @@ class ConfigError(RuntimeError):
     pass
 
 
-def policy_path(chalice_dir: Path, stage: str) -> Path:
-    return chalice_dir / f"policy-{stage}.json"
+def policy_path(chalice_dir: Path, stage: str, function: str = "") -> Path:
+    """policy-STAGE.json (every function's role), or one function's own policy-STAGE-NAME.json."""
+    return chalice_dir / (f"policy-{stage}-{function}.json" if function else f"policy-{stage}.json")
 
 
 def load(chalice_dir: Path) -> dict[str, Any]:
@@ -45,12 +46,32 @@ def write_stage(chalice_dir: Path, res: StageResources) -> list[Path]:
         if name not in res.cognito:
             env.pop(name, None)
     stage["iam_policy_file"] = policy_path(chalice_dir, res.stage).name
+    _write_refresher(chalice_dir, stage, res)
     changed = []
     if _write_json(chalice_dir / "config.json", config):
         changed.append(chalice_dir / "config.json")
-    if _write_json(policy_path(chalice_dir, res.stage), build_policy(res)):
-        changed.append(policy_path(chalice_dir, res.stage))
+    for function in ("", REFRESH_TICK):
+        path = policy_path(chalice_dir, res.stage, function)
+        if _write_json(path, build_policy(res, function)):
+            changed.append(path)
     return changed
+
+
+def _write_refresher(chalice_dir: Path, stage: dict[str, Any], res: StageResources) -> None:
+    """The tick's own policy file and the worker it hands shards to: its name, and its
+    reserved concurrency as REFRESH_WORKERS (how many shards a tick makes at most)."""
+    functions = stage.setdefault("lambda_functions", {})
+    reserved = functions.get(REFRESH_WORKER, {}).get("reserved_concurrency")
+    if not isinstance(reserved, int) or reserved < 1:
+        raise ConfigError(
+            f"stage {res.stage}: lambda_functions.{REFRESH_WORKER}.reserved_concurrency must be "
+            "set in .chalice/config.json (it bounds the refresher's parallel workers)"
+        )
+    tick = functions.setdefault(REFRESH_TICK, {})
+    tick["iam_policy_file"] = policy_path(chalice_dir, res.stage, REFRESH_TICK).name
+    env = tick.setdefault("environment_variables", {})
+    env["REFRESH_WORKER_FUNCTION"] = res.refresh_worker_name
+    env["REFRESH_WORKERS"] = str(reserved)
 
 
 def stage_auth_mode(chalice_dir: Path, stage: str) -> str:

@@ -134,6 +134,14 @@ def required_permissions(call: Call, account: str, partition: str = "aws") -> li
         if op == "CreateLogGroup":
             return [Permission("logs:CreateLogGroup", group)]
         return [Permission(f"logs:{op}", f"{group}:log-stream:{p['logStreamName']}")]
+    if call.service == "lambda" and op == "Invoke":
+        name = p["FunctionName"]  # a name, a partial ARN (account:function:name) or an ARN
+        if not name.startswith("arn:"):
+            name = name.rsplit(":function:", 1)[-1]
+            name = f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+        if p.get("Qualifier"):
+            name = f"{name}:{p['Qualifier']}"
+        return [Permission("lambda:InvokeFunction", name)]
     raise UnmappedCall(f"no IAM mapping for {call.service}:{op}; add one to infra/iam.py")
 
 

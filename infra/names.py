@@ -18,6 +18,12 @@ def stack_name(stage: str) -> str:
     return f"{APP_NAME}-{stage}"
 
 
+# The scheduled refresher (the tick) and the worker it hands shards of pending jobs to by an
+# asynchronous invoke (chalicelib/jobs/refresher.py): only the tick's role may invoke it.
+REFRESH_TICK = "refresh_pending_jobs"
+REFRESH_WORKER = "refresh_shard"
+
+
 # How a deployed stage signs callers in (`AuthMode` of the stack, `AUTH_MODE` of the app);
 # deployed stages refuse `none`.
 AUTH_MODES = ("token", "cognito")
@@ -94,10 +100,23 @@ class StageResources:
     partition: str = "aws"
     auth_mode: str = DEFAULT_AUTH_MODE
     cognito: Mapping[str, str] = field(default_factory=dict)  # COGNITO_* (cognito mode only)
+    # The refresher's worker function (REFRESH_WORKER): `chalice deploy` names it
+    # `{function_prefix}-refresh_shard`; a packaged stack gives its own name and ARN.
+    refresh_worker_name: str = ""
+    refresh_worker_arn: str = ""
 
     def __post_init__(self) -> None:
         if not self.function_prefix:
             object.__setattr__(self, "function_prefix", f"{APP_NAME}-{self.stage}")
+        if not self.refresh_worker_name:
+            name = f"{self.function_prefix}-{REFRESH_WORKER}"
+            object.__setattr__(self, "refresh_worker_name", name)
+        if not self.refresh_worker_arn:
+            arn = (
+                f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:"
+                f"{self.refresh_worker_name}"
+            )
+            object.__setattr__(self, "refresh_worker_arn", arn)
 
     @classmethod
     def for_stage(

@@ -2,7 +2,8 @@
 
 The merge template is generated from infra/template.yaml (one source for the resources):
 the API origin points at Chalice's own `RestAPI` resource, the Lambda environment and the
-role policy reference the stack's resources instead of the names in `.chalice/`.
+role policy reference the stack's resources instead of the names in `.chalice/`; the refresher's
+tick alone gets the worker's name (`Ref: RefreshShard`) and the grant to invoke it (its ARN).
 
 Token mode only: the template's Cognito resources (AuthMode=cognito) are left out. In one
 stack the function's COGNITO_CLIENT_ID would need the app client, whose callback URL needs the
@@ -19,7 +20,14 @@ from typing import Any
 
 from infra import cfn_yaml
 from infra.chalice_cli import SUPPORTED_RUNTIMES
-from infra.names import API_GATEWAY_STAGE, SECRETS, StageResources, param_names
+from infra.names import (
+    API_GATEWAY_STAGE,
+    REFRESH_TICK,
+    REFRESH_WORKER,
+    SECRETS,
+    StageResources,
+    param_names,
+)
 from infra.policy import cloudformation_policy
 from infra.stack import TEMPLATE_PATH
 
@@ -110,6 +118,7 @@ def merge_template(
     (api_origin,) = [o for o in config["Origins"] if o["Id"] == "api"]
     api_origin["DomainName"] = {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.amazonaws.com"}
 
+    worker = ChaliceFunction(REFRESH_WORKER).logical_id  # RefreshShard
     resources = StageResources(
         stage="${Stage}",
         region="${AWS::Region}",
@@ -119,6 +128,8 @@ def merge_template(
         params={s.env: f"${{{s.cfn_parameter}}}" for s in SECRETS},
         function_prefix="${AWS::StackName}",
         partition="${AWS::Partition}",
+        refresh_worker_name=f"${{{worker}}}",
+        refresh_worker_arn=f"${{{worker}.Arn}}",
     )
     environment: dict[str, Any] = {
         "STAGE": {"Ref": "Stage"},
@@ -129,10 +140,13 @@ def merge_template(
         # Chalice merges the stage's environment in and a merge cannot remove keys.
         **dict.fromkeys(clear_env, ""),
     }
-    policy = cloudformation_policy(resources)
     for fn in functions:
+        variables = environment
+        if fn.name == REFRESH_TICK:  # the one function that hands shards to the worker
+            variables = {**environment, "REFRESH_WORKER_FUNCTION": {"Ref": worker}}
+        policy = cloudformation_policy(resources, fn.name)
         template["Resources"][fn.logical_id] = {
-            "Properties": {"Environment": {"Variables": environment}}
+            "Properties": {"Environment": {"Variables": variables}}
         }
         template["Resources"][fn.role] = {
             "Properties": {

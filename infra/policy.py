@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.names import StageResources
+from infra.names import REFRESH_TICK, StageResources
 
 # DynamoDB, on the jobs table and its two indexes: what the app's flows call (recorded by
 # tests/infra/test_policy_e2e.py). PynamoDB 6 builds its table metadata from the model, so
@@ -34,55 +34,66 @@ S3_OBJECT_ACTIONS = (
 S3_BUCKET_ACTIONS = ("s3:ListBucket",)
 SSM_ACTIONS = ("ssm:GetParameter",)
 LOGS_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+# The tick hands shards of pending jobs to the refresher's worker by asynchronous invoke;
+# its role alone gets this, on that one function (.chalice/policy-{stage}-{tick}.json).
+LAMBDA_ACTIONS = ("lambda:InvokeFunction",)
 
 
-def build_policy(res: StageResources) -> dict[str, Any]:
+def build_policy(res: StageResources, function: str = "") -> dict[str, Any]:
+    """The policy of every function's role; `function` REFRESH_TICK adds the worker invoke."""
     arn = f"arn:{res.partition}"
     table = f"{arn}:dynamodb:{res.region}:{res.account}:table/{res.table_name}"
     bucket = f"{arn}:s3:::{res.media_bucket}"
     ssm = f"{arn}:ssm:{res.region}:{res.account}:parameter"
     log_group = f"{arn}:logs:{res.region}:{res.account}:log-group:/aws/lambda/{res.function_prefix}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    statements = [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": list(LOGS_ACTIONS),
+            # The API handler's group, its streams, and the other functions' groups.
+            "Resource": [log_group, f"{log_group}:*", f"{log_group}-*"],
+        },
+        {
+            "Sid": "JobsTable",
+            "Effect": "Allow",
+            "Action": list(DYNAMODB_ACTIONS),
+            "Resource": [table, f"{table}/index/*"],
+        },
+        {
+            "Sid": "MediaObjects",
+            "Effect": "Allow",
+            "Action": list(S3_OBJECT_ACTIONS),
+            "Resource": [f"{bucket}/*"],
+        },
+        {
+            "Sid": "MediaBucket",
+            "Effect": "Allow",
+            "Action": list(S3_BUCKET_ACTIONS),
+            "Resource": [bucket],
+        },
+        {
+            "Sid": "Secrets",
+            "Effect": "Allow",
+            "Action": list(SSM_ACTIONS),
+            "Resource": [f"{ssm}{_slash(name)}" for name in res.params.values()],
+        },
+    ]
+    if function == REFRESH_TICK:
+        statements.append(
             {
-                "Sid": "Logs",
+                "Sid": "InvokeRefreshWorker",
                 "Effect": "Allow",
-                "Action": list(LOGS_ACTIONS),
-                # The API handler's group, its streams, and the other functions' groups.
-                "Resource": [log_group, f"{log_group}:*", f"{log_group}-*"],
-            },
-            {
-                "Sid": "JobsTable",
-                "Effect": "Allow",
-                "Action": list(DYNAMODB_ACTIONS),
-                "Resource": [table, f"{table}/index/*"],
-            },
-            {
-                "Sid": "MediaObjects",
-                "Effect": "Allow",
-                "Action": list(S3_OBJECT_ACTIONS),
-                "Resource": [f"{bucket}/*"],
-            },
-            {
-                "Sid": "MediaBucket",
-                "Effect": "Allow",
-                "Action": list(S3_BUCKET_ACTIONS),
-                "Resource": [bucket],
-            },
-            {
-                "Sid": "Secrets",
-                "Effect": "Allow",
-                "Action": list(SSM_ACTIONS),
-                "Resource": [f"{ssm}{_slash(name)}" for name in res.params.values()],
-            },
-        ],
-    }
+                "Action": list(LAMBDA_ACTIONS),
+                "Resource": [res.refresh_worker_arn],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
-def cloudformation_policy(res: StageResources) -> dict[str, Any]:
+def cloudformation_policy(res: StageResources, function: str = "") -> dict[str, Any]:
     """`build_policy` with every string that holds `${...}` wrapped in Fn::Sub."""
-    return _sub(build_policy(res))
+    return _sub(build_policy(res, function))
 
 
 def _slash(name: str) -> str:

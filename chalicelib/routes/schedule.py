@@ -1,4 +1,5 @@
-"""The minute refresher as a scheduled Lambda: model lists when due, then every pending job."""
+"""The minute refresher as a scheduled Lambda: model lists when due, then every pending job;
+and `refresh_shard`, the worker a tick hands a shard of them to (chalicelib/jobs/refresher.py)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,20 @@ def refresh_pending_jobs(event: Any) -> dict[str, object]:
     if context is None:
         return tick()
     return tick(lambda: context.get_remaining_time_in_millis() / 1000)
+
+
+@schedule.lambda_function(name="refresh_shard")
+def refresh_shard(event: Any, context: Any) -> dict[str, object]:
+    """One shard of a tick's pending jobs, handed over by an asynchronous invoke."""
+
+    def remaining() -> float:
+        return context.get_remaining_time_in_millis() / 1000
+
+    try:
+        report = refresher.refresh_shard(
+            event, remaining_seconds=None if context is None else remaining
+        )
+    except ValueError as exc:  # not a shard: retrying the same event cannot help
+        log.error("refresh_shard: %s", exc)
+        return {"error": str(exc)}
+    return report.as_dict()

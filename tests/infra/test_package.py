@@ -31,8 +31,8 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     shutil.copy(REPO / "app.py", root / "app.py")
     shutil.copytree(REPO / "chalicelib", root / "chalicelib")
     (root / ".chalice").mkdir()
-    for name in ("config.json", "policy-dev.json", "policy-prod.json"):
-        shutil.copy(REPO / ".chalice" / name, root / ".chalice" / name)
+    for path in [REPO / ".chalice" / "config.json", *(REPO / ".chalice").glob("policy-*.json")]:
+        shutil.copy(path, root / ".chalice" / path.name)
     (root / "requirements.txt").write_text("")
     cli = ChaliceCli(root, python=sys.executable, region="us-east-1")
     if RUNTIME in SUPPORTED_RUNTIMES:
@@ -68,7 +68,7 @@ def test_cloudfront_api_origin_is_the_chalice_rest_api(packaged: dict[str, Any])
 
 def test_functions_get_stack_names_and_policy(packaged: dict[str, Any]) -> None:
     resources = packaged["template"]["Resources"]
-    for name in ("APIHandler", "RefreshPendingJobs"):
+    for name in ("APIHandler", "RefreshPendingJobs", "RefreshShard"):
         env = resources[name]["Properties"]["Environment"]["Variables"]
         assert set(StageResources.for_stage("dev").environment()) <= set(env)
         assert env["JOBS_TABLE"] == {"Ref": "JobsTable"}
@@ -82,6 +82,38 @@ def test_functions_get_stack_names_and_policy(packaged: dict[str, Any]) -> None:
     refresher = resources["RefreshPendingJobs"]["Properties"]
     assert refresher["ReservedConcurrentExecutions"] == 1
     assert resources["APIHandler"]["Properties"]["Timeout"] <= 29
+
+
+def test_the_tick_hands_shards_to_its_worker_alone(packaged: dict[str, Any]) -> None:
+    """The refresher's worker is in the stack with bounded concurrency; the tick gets its
+    name and the one grant to invoke it, the other functions neither."""
+    resources = packaged["template"]["Resources"]
+    worker = resources["RefreshShard"]
+    assert worker["Type"] == "AWS::Serverless::Function"
+    assert worker["Properties"]["ReservedConcurrentExecutions"] == 20
+    assert worker["Properties"]["Timeout"] <= 60
+    assert worker["Properties"]["Handler"] == "chalicelib.routes.schedule.refresh_shard"
+    assert "Events" not in worker["Properties"]  # invoked by the tick only, never scheduled
+
+    def invoke_grants(name: str) -> list[Any]:
+        role = resources[name]["Properties"]["Role"]["Fn::GetAtt"][0]
+        (policy,) = resources[role]["Properties"]["Policies"]
+        statements = policy["PolicyDocument"]["Statement"]
+        return [s for s in statements if any(a.startswith("lambda:") for a in s["Action"])]
+
+    tick = resources["RefreshPendingJobs"]["Properties"]
+    env = tick["Environment"]["Variables"]
+    assert env["REFRESH_WORKER_FUNCTION"] == {"Ref": "RefreshShard"}
+    assert env["REFRESH_WORKERS"] == "20"
+    (grant,) = invoke_grants("RefreshPendingJobs")
+    assert grant["Action"] == ["lambda:InvokeFunction"]
+    assert grant["Resource"] == [{"Fn::Sub": "${RefreshShard.Arn}"}]
+    for name in ("APIHandler", "RefreshShard"):
+        assert invoke_grants(name) == []
+        assert (
+            "REFRESH_WORKER_FUNCTION"
+            not in resources[name]["Properties"]["Environment"]["Variables"]
+        )
 
 
 def test_runtime_must_be_pinned() -> None:

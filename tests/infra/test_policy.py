@@ -19,9 +19,9 @@ from infra.iam import (
     required_permissions,
     wildcard_problems,
 )
-from infra.names import SECRETS, STAGES, StageResources
+from infra.names import REFRESH_TICK, REFRESH_WORKER, SECRETS, STAGES, StageResources
 from infra.policy import build_policy
-from tests.support.infra import KEY, REPO, app_calls
+from tests.support.infra import KEY, REPO, app_calls, tick_calls
 
 ACCOUNT = "123456789012"
 RES = StageResources.for_stage("dev", "eu-west-1", ACCOUNT)
@@ -39,6 +39,30 @@ def test_every_statement_is_needed(sid: str) -> None:
     policy = build_policy(RES)
     policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != sid]
     assert missing(policy, app_calls(RES), ACCOUNT), f"{sid} grants nothing the app uses"
+
+
+def test_only_the_tick_may_invoke_the_worker_and_only_it() -> None:
+    tick = build_policy(RES, REFRESH_TICK)
+    assert missing(tick, tick_calls(RES), ACCOUNT) == []
+    assert wildcard_problems(tick) == []
+    (grant,) = [s for s in tick["Statement"] if s["Sid"] == "InvokeRefreshWorker"]
+    assert grant["Action"] == ["lambda:InvokeFunction"]
+    assert grant["Resource"] == [
+        f"arn:aws:lambda:{RES.region}:{ACCOUNT}:function:sora-studio-dev-{REFRESH_WORKER}"
+    ]
+    without = copy.deepcopy(tick)
+    without["Statement"] = [s for s in tick["Statement"] if s["Sid"] != "InvokeRefreshWorker"]
+    assert without == build_policy(RES)  # the other functions' policy: no invoke at all
+    assert missing(build_policy(RES), tick_calls(RES), ACCOUNT) == [
+        f"lambda:Invoke needs lambda:InvokeFunction on {grant['Resource'][0]}"
+    ]
+    others = [
+        Call("lambda", "Invoke", {"FunctionName": "sora-studio-dev-refresh_pending_jobs"}),
+        Call("lambda", "Invoke", {"FunctionName": "sora-studio-prod-refresh_shard"}),
+        Call("lambda", "Invoke", {"FunctionName": RES.refresh_worker_name}, "us-west-2"),
+        Call("lambda", "Invoke", {"FunctionName": RES.refresh_worker_name, "Qualifier": "1"}),
+    ]
+    assert len(missing(tick, others, ACCOUNT)) == len(others)
 
 
 def test_a_missing_action_is_named() -> None:
@@ -128,9 +152,23 @@ def test_committed_policy_files(stage: str) -> None:
     assert missing(policy, app_calls(res), account) == []
     assert wildcard_problems(policy) == []
     assert config["autogen_policy"] is False
-    refresher = stage_config["lambda_functions"]["refresh_pending_jobs"]
+    refresher = stage_config["lambda_functions"][REFRESH_TICK]
     assert refresher["reserved_concurrency"] == 1
     assert refresher["lambda_timeout"] <= 60  # one run per minute tick, no throttled backlog
+    # The tick's own role may also invoke its worker, whose reserved concurrency bounds the
+    # parallel workers; the tick makes at most that many shards.
+    tick_policy = json.loads((REPO / ".chalice" / refresher["iam_policy_file"]).read_text())
+    assert tick_policy == build_policy(res, REFRESH_TICK)
+    assert missing(tick_policy, tick_calls(res), account) == []
+    assert wildcard_problems(tick_policy) == []
+    worker = stage_config["lambda_functions"][REFRESH_WORKER]
+    assert "iam_policy_file" not in worker  # the stage's policy: no invoke
+    assert refresher["environment_variables"] == {
+        "REFRESH_WORKER_FUNCTION": f"sora-studio-{stage}-{REFRESH_WORKER}",
+        "REFRESH_WORKERS": str(worker["reserved_concurrency"]),
+    }
+    assert 1 <= worker["reserved_concurrency"] <= 100
+    assert worker["lambda_timeout"] <= 60  # done before the next tick re-reads the index
     assert config["lambda_timeout"] <= 29  # API Gateway's integration limit
     assert stage_config["api_gateway_stage"] == "api"
 

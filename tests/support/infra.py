@@ -59,6 +59,18 @@ def app_calls(res: StageResources) -> list[Call]:
     ]
 
 
+def tick_calls(res: StageResources) -> list[Call]:
+    """The refresher's tick: every call the app makes, and the hand-off of a shard to the
+    worker by asynchronous invoke (by name, as chalicelib/jobs/refresher.py does)."""
+    invoke = Call(
+        "lambda",
+        "Invoke",
+        {"FunctionName": res.refresh_worker_name, "InvocationType": "Event"},
+        res.region,
+    )
+    return [*app_calls(res), invoke]
+
+
 def moto_template(distribution_id: str, domain: str) -> str:
     """infra/template.yaml minus what moto's CloudFormation cannot create (CloudFront and
     bucket policies); the distribution, made through moto's CloudFront API, is given as
