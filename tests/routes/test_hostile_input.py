@@ -313,21 +313,29 @@ HOSTILE_HEADERS: list[dict[str, str]] = [
     {"Authorization": "Bearer \ud800"},
     {"Content-Type": "application/json; charset=\ud800"},
 ]
-ROUTES = [
+KNOWN_ROUTES = {
     ("GET", "/api/health"),
     ("GET", "/api/config"),
     ("GET", "/api/usage"),
     ("GET", "/api/videos"),
     ("POST", "/api/videos"),
-    ("GET", "/api/videos/{id}"),
-    ("DELETE", "/api/videos/{id}"),
-    ("GET", "/api/videos/{id}/media"),
-    ("POST", "/api/videos/{id}/remix"),
-    ("POST", "/api/videos/{id}/cancel"),
+    ("GET", "/api/videos/{job_id}"),
+    ("DELETE", "/api/videos/{job_id}"),
+    ("GET", "/api/videos/{job_id}/media"),
+    ("POST", "/api/videos/{job_id}/remix"),
+    ("POST", "/api/videos/{job_id}/cancel"),
     ("POST", "/api/webhooks/videos"),
     ("POST", "/api/webhooks/openrouter"),
-    ("POST", "/api/webhooks/fal"),
-]
+}
+
+
+def every_route() -> list[tuple[str, str]]:
+    """(method, path) of every route the app serves, those added later included."""
+    from app import app
+
+    routes = sorted((m, path) for path, entries in app.routes.items() for m in entries)
+    assert set(routes) >= KNOWN_ROUTES
+    return routes
 
 
 def _call(client: Any, method: str, path: str, raw: bytes | str, headers: dict[str, str]) -> Any:
@@ -353,9 +361,9 @@ def test_no_hostile_input_gets_a_5xx_on_any_route(openrouter_secret, client, aws
                 f"{method} {path[:80]} {str(raw)[:60]} {headers}: {response.status_code}"
             )
 
-    for method, route in ROUTES:
-        for job_id in [*HOSTILE_IDS, real] if "{id}" in route else [None]:
-            path = route.replace("{id}", job_id) if job_id else route
+    for method, route in every_route():
+        for job_id in [*HOSTILE_IDS, real] if "{job_id}" in route else [None]:
+            path = route.replace("{job_id}", job_id) if job_id else route
             for query in HOSTILE_QUERIES:
                 check(method, f"{path}?{query}")
             if method == "POST":
