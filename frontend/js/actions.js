@@ -50,6 +50,9 @@ async function frameFile(job) {
   return new File([blob], 'first-frame.jpg', { type: 'image/jpeg' });
 }
 
+// A job made with issue 14's inputs (last frame, reference images, sound, seed).
+const creative = (job) => job.last_frame_url || job.reference_urls?.length || job.audio != null || job.seed != null;
+
 const choose = (input, value) => {
   if (input && String(input.value) !== String(value)) {
     input.value = value;
@@ -64,7 +67,7 @@ export function createActions({ history, form, catalog, onCreated }) {
 
   async function runAgain(job, button) {
     if (button.disabled) return;
-    const price = fmt.money(catalog.cost(job.model, job.size, job.seconds));
+    const price = fmt.money(catalog.cost(job.model, job.size, job.seconds, job.audio));
     const sure = await ask({
       title: 'Run this video again?',
       text: [...quoted(job.prompt, 120), ` as ${fmt.settings(catalog.label(job.model), job)}. A new render costs about ${price}.`],
@@ -80,6 +83,7 @@ export function createActions({ history, form, catalog, onCreated }) {
       if (job.reference_url && catalog.model(job.model)?.supports_reference && keep?.checked !== false) {
         body.input_reference = await (await import('./reference/card.js')).firstFrame(job);
       }
+      if (creative(job)) Object.assign(body, await (await import('./creative/card.js')).inputs(job, catalog));
       if (!reruns.has(job.id)) reruns.set(job.id, createSubmission());
       onCreated(await reruns.get(job.id)(body, (key) => createVideo(body, key)));
       reruns.delete(job.id);
@@ -117,6 +121,13 @@ export function createActions({ history, form, catalog, onCreated }) {
         input.dispatchEvent(new Event('change', { bubbles: true }));
       } catch {
         note.push(' Its first-frame image could not be loaded: pick it again to use it.');
+      }
+    }
+    if (offered && creative(job)) {
+      try {
+        await (await import('./creative/controls.js')).current()?.fill(job);
+      } catch {
+        note.push(' Its last frame or reference images could not be loaded: pick them again to use them.');
       }
     }
     form.note('Loaded ', ...quoted(job.prompt, 60), ' into the form: change what you like, then Generate video.', ...note);
@@ -190,6 +201,7 @@ export function createActions({ history, form, catalog, onCreated }) {
     const job = store.get(id);
     if (!job) return;
     if (action === 'remix') import('./remix.js').then((m) => m.startRemix(form, job));
+    else if (action === 'extend') import('./creative/extend.js').then((m) => m.startExtend(form, job, catalog));
     else if (action === 'rerun') runAgain(job, target);
     else if (action === 'edit') edit(job);
     else if (action === 'cancel') cancel(job, target);

@@ -6,10 +6,11 @@ export function createCatalog(config) {
   const defaults = config.defaults || {};
   const model = (id) => byId.get(id) || null;
 
-  const pricePerSecond = (id, size) => {
+  // audio: the sound price, where the model has one.
+  const pricePerSecond = (id, size, audio) => {
     const m = model(id);
     if (!m) return 0;
-    const bySize = m.price_per_second_by_size || {};
+    const bySize = (audio && m.price_per_second_with_audio_by_size) || m.price_per_second_by_size || {};
     return Number(bySize[size] ?? m.price_per_second_usd ?? 0);
   };
 
@@ -24,7 +25,7 @@ export function createCatalog(config) {
     offered: (id) => byId.has(id),
     supportsRemix: (id) => Boolean(model(id)?.supports_remix),
     pricePerSecond,
-    cost: (id, size, seconds) => Number(seconds) * pricePerSecond(id, size),
+    cost: (id, size, seconds, audio) => Number(seconds) * pricePerSecond(id, size, audio),
     // Keep a choice if the model allows it, else the catalog default, else the first allowed.
     pick(list, current, fallback) {
       const has = (v) => list.some((x) => String(x) === String(v));

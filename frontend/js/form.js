@@ -18,6 +18,8 @@ export function createForm(form, { catalog, onCreated }) {
   let mode = null; // { label, params, body(prompt), send(body, key) }, e.g. a remix
   let sending = false;
   let countdown = 0; // which error the countdown (retry.js) belongs to
+  let extra = null; // creative/controls.js, loaded by the first model that takes one
+  let ctl = null;
 
   const value = (name) => form.elements[name]?.value ?? '';
   const current = () => ({
@@ -41,6 +43,11 @@ export function createForm(form, { catalog, onCreated }) {
     const m = catalog.model(el.model.value);
     if (!m) return;
     el.ref.hidden = !m.supports_reference;
+    const c = m.capabilities;
+    if (extra || c?.last_frame || c?.reference_images || c?.audio || c?.seed) {
+      (extra ||= import('./creative/controls.js').then((x) => x.create(form, catalog, updateCost)))
+        .then((x) => { ctl = x; x.sync(m); updateCost(); });
+    }
     const keep = current();
     const size = catalog.pick(m.sizes, keep.size, catalog.defaults.size);
     const secs = catalog.pick(m.seconds, keep.seconds, catalog.defaults.seconds);
@@ -56,7 +63,7 @@ export function createForm(form, { catalog, onCreated }) {
 
   function updateCost() {
     const p = mode?.params || current();
-    el.cost.value = fmt.money(catalog.cost(p.model, p.size, p.seconds));
+    el.cost.value = fmt.money(catalog.cost(p.model, p.size, p.seconds, mode ? p.audio : ctl?.audio()));
   }
 
   function updateCounter() {
@@ -131,6 +138,7 @@ export function createForm(form, { catalog, onCreated }) {
     setSending(true);
     try {
       if (crop && !using) body.input_reference = await (await crop).dataUrl();
+      if (extra && !using) Object.assign(body, await (await extra).values());
       submit ||= (await import('./submission.js')).createSubmission();
       const job = await submit(body, (key) => (using ? using.send : createVideo)(body, key));
       if (using) setMode(null);
@@ -185,6 +193,7 @@ export function createForm(form, { catalog, onCreated }) {
 
   return {
     setMode,
+    refresh: updateCost,
     // Text, or nodes that isolate what the user wrote (<bdi>).
     note(...parts) { el.note.replaceChildren(...parts); },
   };

@@ -101,6 +101,9 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
       r.meta.after(el('p', 'gone', `${job.model} is no longer offered: Edit and run picks another model.`));
     }
     if (job.reference_url) import('./reference/card.js').then((m) => m.decorate(r, job, catalog));
+    if (job.last_frame_url || job.reference_urls?.length || job.audio != null || job.seed != null || job.extended_from) {
+      import('./creative/card.js').then((m) => m.decorate(r, job, lookup));
+    }
     if (job.remixed_from) {
       const source = lookup(job.remixed_from);
       const link = el('a', 'lineage-link', source ? `“${fmt.truncate(source.prompt, 48)}”` : 'an earlier video');
@@ -151,6 +154,11 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     const done = job.status === 'completed' && Boolean(job.media_url);
     r.download.hidden = !done;
     r.remix.hidden = !(done && catalog.supportsRemix(job.model));
+    if (done && !r.extend && catalog.model(job.model)?.capabilities?.extend) {
+      r.extend = el('button', 'btn btn-small', 'Extend');
+      r.extend.dataset.action = 'extend';
+      r.remix.after(r.extend);
+    }
     if (done && !r.video) r.download.href = downloadUrl(job);
     if (!observer) {
       if (!r.tools) tools(r, true);

@@ -43,10 +43,11 @@ function workerEngine() {
     if (data.error) call?.reject(new Error(data.error));
     else call?.resolve(data);
   });
+  let fallback = null; // e.g. no module workers: carry on in the page
   worker.addEventListener('error', () => {
     for (const call of waiting.values()) call.reject(new Error('The image worker failed.'));
     waiting.clear();
-    engine = createHolder(); // e.g. no module workers: carry on in the page
+    fallback = createHolder();
   });
   const call = (message) => new Promise((resolve, reject) => {
     const id = ++next;
@@ -54,17 +55,20 @@ function workerEngine() {
     worker.postMessage({ ...message, id });
   });
   return {
-    decode: (file) => call({ type: 'decode', file }), // { size, preview }
-    encode: async (rect, w, h) => (await call({ type: 'encode', rect, w, h })).blob,
-    clear: () => worker.postMessage({ type: 'clear', id: ++next }),
+    decode: (file) => (fallback ? fallback.decode(file) : call({ type: 'decode', file })), // { size, preview }
+    encode: async (rect, w, h) => (fallback ? fallback.encode(rect, w, h) : (await call({ type: 'encode', rect, w, h })).blob),
+    clear: () => (fallback ? fallback.clear() : worker.postMessage({ type: 'clear', id: ++next })),
   };
 }
 
-let engine = typeof Worker === 'function' && typeof OffscreenCanvas === 'function'
+// One engine per crop (each holds its own full-size bitmap): the first frame's, the last frame's.
+export const newEngine = () => (typeof Worker === 'function' && typeof OffscreenCanvas === 'function'
   ? workerEngine()
-  : createHolder();
+  : createHolder());
 
-function createCrop(field) {
+// field: the picker (a <label> holding the file input); what: 'first' or 'last' frame.
+export function createCrop(field, what = 'first') {
+  const engine = newEngine();
   const form = field.closest('form');
   const ui = el('div', 'ref-crop');
   const box = el('div', 'ref-box');
@@ -136,7 +140,7 @@ function createCrop(field) {
   function layout() {
     const { w, h } = target();
     frame.style.setProperty('--r', String(w / h));
-    note.textContent = `Sent as ${pixels(size())}, the video's first frame. Drag, use the arrow keys or zoom to frame it.`;
+    note.textContent = `Sent as ${pixels(size())}, the video's ${what} frame. Drag, use the arrow keys or zoom to frame it.`;
     update();
   }
 
@@ -236,7 +240,7 @@ function createCrop(field) {
   canvas.setAttribute('aria-hidden', 'true');
   frame.tabIndex = 0;
   frame.setAttribute('role', 'group');
-  frame.setAttribute('aria-label', 'First frame crop: drag the image or use the arrow keys to move it; the wheel, + and − zoom');
+  frame.setAttribute('aria-label', `${what === 'last' ? 'Last' : 'First'} frame crop: drag the image or use the arrow keys to move it; the wheel, + and − zoom`);
   frame.append(canvas);
   zoomInput.type = 'range';
   zoomInput.min = '1';
@@ -256,7 +260,7 @@ function createCrop(field) {
   zoomInput.addEventListener('input', () => setZoom(Number(zoomInput.value)));
   remove.addEventListener('click', () => {
     clear();
-    say('Image removed: the video starts from the prompt alone.');
+    say(`Image removed: the video ${what === 'last' ? 'ends where the prompt takes it' : 'starts from the prompt alone'}.`);
     field.querySelector('input')?.focus();
   });
   form.addEventListener('change', (e) => {
@@ -306,7 +310,7 @@ function createCrop(field) {
     if (file) load(file);
   });
 
-  return { load, dataUrl };
+  return { load, dataUrl, clear, ui };
 }
 
 // form.js calls these: load() when an image is picked, dropped or pasted, dataUrl() on submit.
