@@ -19,9 +19,7 @@ fails it with the SDK's own validation text.
 from __future__ import annotations
 
 import json
-import struct
 import threading
-import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +33,7 @@ from chalicelib.upstreams.base import CreateRequest, ReferenceImage
 from chalicelib.upstreams.openrouter import OpenRouterClient, catalog_entries
 from simulator import SimulatorServer
 from simulator.openrouter import MODELS
+from tests.support.images import solid_png
 from tests.support.vendor_sdk import (
     OPENROUTER_SDK_VERSION,
     OpenRouterSdk,
@@ -70,23 +69,6 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorServer]:
     server.start()
     yield server
     server.stop()
-
-
-def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A real (decodable) solid-colour RGB PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
 
 
 def run_probe(sdk: OpenRouterSdk, base_url: str, *args: str, api_key: str = KEY) -> Any:
@@ -161,7 +143,7 @@ def test_sdk_create_poll_content_against_the_simulator(
     args += shape
     if first_frame:
         image = tmp_path / "first.png"
-        image.write_bytes(png(64, 36, (200, 40, 40)))
+        image.write_bytes(solid_png(64, 36, (200, 40, 40)))
         args += ["--first-frame", str(image), "--first-frame-type", "image/png"]
     result = run_probe(openrouter_vendor_sdk, sim.openrouter_url, *args)
     assert result.returncode == 0, result
@@ -261,7 +243,7 @@ def validate(sdk: OpenRouterSdk, body: Any) -> Any:
 
 
 def reference() -> ReferenceImage:
-    return ReferenceImage(png(64, 36, (10, 120, 200)), "image/png", "first.png")
+    return ReferenceImage(solid_png(64, 36, (10, 120, 200)), "image/png", "first.png")
 
 
 def test_our_size_based_body_passes_the_sdk_request_schema(
