@@ -19,7 +19,7 @@ export function createHistory({ catalog, onAction, onSettled }) {
   const store = createStore();
   const listEl = $('job-list');
   const loadMore = $('load-more');
-  const loading = { seq: 0, controller: null, busy: false, reset: true };
+  const loading = { seq: 0, controller: null, busy: false, reset: true, failed: false };
   const list = createJobList(listEl, { template: $('job-card'), catalog, lookup: store.get, onAction });
 
   // Live updates, loaded with the first pending job: the poller and, with it, live.js.
@@ -44,7 +44,7 @@ export function createHistory({ catalog, onAction, onSettled }) {
   function summarize() {
     const n = store.size;
     $('spend').textContent = n ? `${count(n)} ${n === 1 ? 'video' : 'videos'} shown` : '';
-    const empty = !n && !loading.busy && $('list-error').hidden;
+    const empty = !n && !loading.busy && !loading.failed;
     $('empty').hidden = !empty;
     if (empty) {
       const filtered = store.hasFilter();
@@ -80,6 +80,7 @@ export function createHistory({ catalog, onAction, onSettled }) {
     loading.busy = true;
     listEl.setAttribute('aria-busy', 'true');
     $('list-error').hidden = true;
+    loading.failed = false;
     loadMore.disabled = true;
     loadMore.textContent = 'Loading…';
     $('list-loading').hidden = !(reset && !store.size);
@@ -95,6 +96,7 @@ export function createHistory({ catalog, onAction, onSettled }) {
     } catch (err) {
       if (err.name === 'AbortError' || seq !== loading.seq) return;
       loading.busy = false;
+      loading.failed = true;
       $('list-error-text').textContent = `Could not load your videos. ${describeApiError(err)}`;
       $('list-error').hidden = false;
     } finally {
