@@ -1,7 +1,15 @@
-// A failed job's error_code in words a creator understands, and the box on its card: loaded
-// with the first failed job shown (the card's badge already says "Failed" meanwhile).
+// A failed job's error_code in words a creator understands, and the box on its card (with its
+// styles): loaded with the first failed card near the viewport (its badge says "Failed").
 
 import { el } from './dom.js';
+import { adoptStyles } from './sheet.js';
+
+adoptStyles(`
+.failure { display: grid; gap: .2rem; padding: .6rem .7rem; border-radius: 10px; font-size: .85rem; background: var(--danger-bg); color: var(--danger); }
+.failure-title { font-weight: 700; }
+.failure-detail { color: var(--text); }
+.failure-code { font-size: .75rem; overflow-wrap: anywhere; }
+`);
 
 const BUSY = ['Video service busy', 'Too many requests at once. Wait a moment and run it again.'];
 const FAILURES = {
