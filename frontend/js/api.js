@@ -64,6 +64,9 @@ export async function request(path, options = {}, retry = true) {
 
 const enc = encodeURIComponent;
 
+// What went wrong, in words (errors.js, loaded on the first failure; kept off the first page).
+export const explain = (err) => import('./errors.js').then((m) => m.describeApiError(err), () => 'Could not reach the server.');
+
 export const getConfig = () => request('/config');
 
 export function listVideos({ limit = 24, cursor = null, ...filter } = {}, signal) {

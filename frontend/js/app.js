@@ -2,10 +2,9 @@
 // wired together: the form (form.js), "Your videos" (history.js) and, loaded on the first
 // press of a card's button, what those buttons do (actions.js).
 
-import { getConfig, getUsage } from './api.js';
+import { explain, getConfig, getUsage } from './api.js';
 import { createCatalog } from './catalog.js';
 import { $, el } from './dom.js';
-import { describeApiError } from './errors.js';
 import { createForm } from './form.js';
 import { money, truncate } from './format.js';
 import { createHistory } from './history.js';
@@ -59,7 +58,7 @@ async function boot() {
     if (config.auth && config.auth.mode !== 'none') await (await import('./auth.js')).signIn(config.auth);
     start(config);
   } catch (err) {
-    $('boot-error-text').textContent = `The studio could not start: ${describeApiError(err)}`;
+    $('boot-error-text').textContent = `The studio could not start: ${await explain(err)}`;
     $('boot-error').hidden = false;
   }
 }

@@ -1,9 +1,8 @@
 // The prompt form: choices from the catalog, live cost, submit, API validation errors next
 // to the field they name. A mode (remix.js) may take over what is sent and how.
 
-import { createVideo } from './api.js';
+import { createVideo, explain } from './api.js';
 import { $, el as h } from './dom.js';
-import { describeApiError } from './errors.js';
 import * as fmt from './format.js';
 
 const FIELD_OF = { prompt: 'prompt', model: 'model', size: 'size', aspect_ratio: 'size', seconds: 'seconds', duration: 'seconds' };
@@ -18,7 +17,7 @@ export function createForm(form, { catalog, onCreated }) {
   let mode = null; // { label, params, body(prompt), send(body, key) }, e.g. a remix
   let sending = false;
   let countdown = 0; // which error the countdown (retry.js) belongs to
-  let extra = null; // creative/controls.js, loaded by the first model that takes one
+  let extra = null; // creative/controls.js
   let ctl = null;
 
   const value = (name) => form.elements[name]?.value ?? '';
@@ -106,9 +105,9 @@ export function createForm(form, { catalog, onCreated }) {
     if (text) el.error.scrollIntoView({ block: 'nearest' });
   }
 
-  function report(err) {
+  async function report(err) {
     if (err.status === 400 && err.field && showFieldError(err.field, err.message)) return;
-    showFormError(describeApiError(err));
+    showFormError(await explain(err));
     // "Try again in N s", counting down while the rate limit lasts, then a retry button.
     const own = countdown;
     if (err.retryAfter > 0 && err.retryAfter <= 120) {

@@ -3,9 +3,8 @@
 // line and empty state, the cards (list.js) following the store, live updates of pending jobs
 // (poller.js) and, while something is pending, its timing, tab title and alerts (live.js).
 
-import { getVideo, listVideos } from './api.js';
+import { explain, getVideo, listVideos } from './api.js';
 import { $ } from './dom.js';
-import { describeApiError } from './errors.js';
 import { count, truncate } from './format.js';
 import { createJobList } from './list.js';
 import { announce, notice } from './notify.js';
@@ -97,8 +96,10 @@ export function createHistory({ catalog, onAction, onSettled }) {
       if (err.name === 'AbortError' || seq !== loading.seq) return;
       loading.busy = false;
       loading.failed = true;
-      $('list-error-text').textContent = `Could not load your videos. ${describeApiError(err)}`;
-      $('list-error').hidden = false;
+      explain(err).then((text) => {
+        $('list-error-text').textContent = `Could not load your videos. ${text}`;
+        $('list-error').hidden = false;
+      });
     } finally {
       if (seq === loading.seq) {
         loading.busy = false;

@@ -101,17 +101,9 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
       r.meta.after(el('p', 'gone', `${job.model} is no longer offered: Edit and run picks another model.`));
     }
     if (job.reference_url) import('./reference/card.js').then((m) => m.decorate(r, job, catalog));
-    if (job.last_frame_url || job.reference_urls?.length || job.audio != null || job.seed != null || job.extended_from) {
+    // What it was remixed or extended from, its other inputs (creative/card.js).
+    if (job.remixed_from || job.extended_from || job.last_frame_url || job.reference_urls?.length || job.audio != null || job.seed != null) {
       import('./creative/card.js').then((m) => m.decorate(r, job, lookup));
-    }
-    if (job.remixed_from) {
-      const source = lookup(job.remixed_from);
-      const link = el('a', 'lineage-link', source ? `“${fmt.truncate(source.prompt, 48)}”` : 'an earlier video');
-      link.dir = 'auto';
-      if (source) link.href = `#job-${job.remixed_from}`;
-      const p = el('p', 'lineage', 'Remix of ');
-      p.append(link);
-      r.meta.after(p);
     }
   }
 
@@ -154,11 +146,7 @@ export function createJobList(root, { template, catalog, lookup, onAction }) {
     const done = job.status === 'completed' && Boolean(job.media_url);
     r.download.hidden = !done;
     r.remix.hidden = !(done && catalog.supportsRemix(job.model));
-    if (done && !r.extend && catalog.model(job.model)?.capabilities?.extend) {
-      r.extend = el('button', 'btn btn-small', 'Extend');
-      r.extend.dataset.action = 'extend';
-      r.remix.after(r.extend);
-    }
+    r.extend.hidden = !(done && catalog.model(job.model)?.capabilities?.extend);
     if (done && !r.video) r.download.href = downloadUrl(job);
     if (!observer) {
       if (!r.tools) tools(r, true);

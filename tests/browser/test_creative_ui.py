@@ -85,6 +85,8 @@ def fill_every_control(page):
     page.select_option("#model", FULL)
     page.check('input[name="size"][value="1280x720"]')
     page.check('input[name="seconds"][value="4"]')
+    page.set_input_files("#ref-field input", image("first.png", 1600, 900, (200, 200, 40)))
+    page.wait_for_selector('#ref-field + .ref-crop[data-state="ready"]')
     page.set_input_files("#last-field input", image("last.png", 1600, 900, (20, 200, 40)))
     page.wait_for_selector('#last-field + .ref-crop[data-state="ready"]')
     page.set_input_files(
@@ -156,7 +158,9 @@ def test_every_input_end_to_end_then_run_again_resends_them(cpage, stack):
     assert body["model"] == FULL and body["audio"] is True and body["seed"] == 4242, {
         k: v for k, v in body.items() if k not in ("last_frame", "reference_images")
     }
+    assert dims(body["input_reference"]) == (1280, 720)
     assert body["last_frame"].startswith("data:image/jpeg;base64,")
+    assert dims(body["last_frame"]) == (1280, 720)
     assert len(body["reference_images"]) == 2
     assert all(u.startswith("data:image/jpeg;base64,") for u in body["reference_images"])
     # Scaled down in the page: the 3000 px wide one is at most 2048 on its longest side.
@@ -164,12 +168,13 @@ def test_every_input_end_to_end_then_run_again_resends_them(cpage, stack):
     assert sizes == [(800, 800), (2048, 683)], sizes
     job = info.value.json()["job"]
     done = wait_job(stack.url, job["id"])
-    assert done["last_frame_url"] and len(done["reference_urls"]) == 2
+    assert done["reference_url"] and done["last_frame_url"] and len(done["reference_urls"]) == 2
     assert done["audio"] is True and done["seed"] == 4242
 
     card = page.locator(f'[id="job-{job["id"]}"]')
     card.and_(page.locator('[data-status="completed"]')).wait_for(timeout=60_000)
     inputs = card.locator(".inputs")
+    expect(card.locator(".ref-card img")).to_have_count(1)  # the first frame
     expect(inputs.locator("img")).to_have_count(3)  # last frame + 2 references
     expect(inputs).to_contain_text("Ends on")
     expect(inputs).to_contain_text("2 reference images")
@@ -184,6 +189,7 @@ def test_every_input_end_to_end_then_run_again_resends_them(cpage, stack):
     rerun = bodies[-1]
     assert rerun["prompt"] == body["prompt"] and rerun["model"] == FULL
     assert rerun["audio"] is True and rerun["seed"] == 4242
+    assert dims(rerun["input_reference"]) == (1280, 720)
     assert rerun["last_frame"].startswith("data:image/")
     assert dims(rerun["last_frame"]) == (1280, 720)
     assert [dims(u) for u in rerun["reference_images"]] == sizes
@@ -219,7 +225,64 @@ def test_extend_end_to_end(cpage, stack):
     expect(new_card).to_be_in_viewport()
     lineage = new_card.locator(".lineage.extended")
     expect(lineage).to_contain_text("Extends “A paper boat on a stream”")
-    expect(lineage).to_have_attribute("data-extended-from", source["id"])
+    expect(lineage).to_have_attribute("data-from", source["id"])
     wait_job(stack.url, ext["id"])
     new_card.and_(page.locator('[data-status="completed"]')).wait_for(timeout=60_000)
     expect(page.locator("#params")).to_be_visible()
+
+
+def test_tray_paste_cap_remove_and_edit_and_run_loads_every_input(cpage, stack):
+    page = cpage
+    page.select_option("#model", FULL)
+    # Five pasted at once into a tray of four: four kept, the fifth said.
+    page.locator("#ref-tray").evaluate(
+        """async (tray) => {
+          const data = new DataTransfer();
+          for (let i = 0; i < 5; i++) {
+            const c = new OffscreenCanvas(320, 180);
+            const ctx = c.getContext('2d');
+            ctx.fillStyle = `rgb(${40 * i}, 90, 160)`;
+            ctx.fillRect(0, 0, 320, 180);
+            data.items.add(new File([await c.convertToBlob({ type: 'image/png' })], `p${i}.png`, { type: 'image/png' }));
+          }
+          tray.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+        }"""
+    )
+    expect(page.locator("#ref-tray li")).to_have_count(4)
+    expect(page.locator("#ref-tray .ref-note")).to_contain_text("up to 4 reference images: 1 not added")
+    expect(page.locator("#ref-field + .ref-crop .ref-box")).to_be_hidden()  # not the first frame
+    page.click('#ref-tray li[data-index="1"] [data-remove]')
+    expect(page.locator("#ref-tray li")).to_have_count(3)
+    alts = page.eval_on_selector_all("#ref-tray li img", "els => els.map(e => e.alt)")
+    assert alts == ["Reference image 1: p0.png", "Reference image 2: p2.png", "Reference image 3: p3.png"]
+
+    # Edit and run: a job's inputs back into the form.
+    r = requests.post(
+        f"{stack.url}/api/videos",
+        json={
+            "prompt": "A red kite, to edit", "model": FULL, "size": "1280x720", "seconds": 4,
+            "last_frame": "data:image/png;base64," + base64.b64encode(solid_png(1280, 720, (9, 9, 200))).decode(),
+            "reference_images": ["data:image/png;base64," + base64.b64encode(solid_png(64, 64, (200, 9, 9))).decode()],
+            "audio": False, "seed": 77,
+        },
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    job = r.json()["job"]
+    page.select_option("#model", NO_SEED)
+    page.reload()
+    page.wait_for_selector("#submit:not([disabled])")
+    page.locator(f'[id="job-{job["id"]}"] [data-action="edit"]').click()
+    expect(page.locator("#prompt")).to_have_value("A red kite, to edit")
+    expect(page.locator("#model")).to_have_value(FULL)
+    page.wait_for_selector('#last-field + .ref-crop[data-state="ready"]')
+    expect(page.locator("#ref-tray li")).to_have_count(1)
+    expect(page.locator("#audio")).not_to_be_checked()
+    expect(page.locator("#seed")).to_have_value("77")
+    bodies = posts(page)
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/videos")) as info:
+        page.click("#submit")
+    assert info.value.status == 201, info.value.text()
+    sent = bodies[-1]
+    assert sent["audio"] is False and sent["seed"] == 77
+    assert dims(sent["last_frame"]) == (1280, 720) and [dims(u) for u in sent["reference_images"]] == [(64, 64)]

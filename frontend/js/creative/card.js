@@ -1,5 +1,6 @@
 // The inputs that made a video (issue 14), on its card, loaded when a card has one: the last
-// frame, the reference images as a strip, sound on or off, the seed and what it extends.
+// frame, the reference images as a strip, sound on or off, the seed, and what it remixes or
+// extends.
 // inputs() reads them back for Run again: each stored image (a 302 to storage) decoded and
 // re-encoded as a data: URL, with sound and seed, for the fields the model still takes.
 
@@ -76,14 +77,15 @@ export function decorate(r, job, lookup) {
   if (job.audio != null) box.append(el('span', 'sound-state', job.audio ? 'Sound on' : 'Sound off'));
   if (job.seed != null) box.append(el('span', 'seed', `Seed ${job.seed}`));
   if (box.childNodes.length) r.meta.after(box);
-  if (job.extended_from) {
-    const source = lookup(job.extended_from);
+  for (const [from, text, kind] of [[job.remixed_from, 'Remix of ', 'remixed'], [job.extended_from, 'Extends ', 'extended']]) {
+    if (!from) continue;
+    const source = lookup(from);
     const link = el('a', 'lineage-link', source ? `“${truncate(source.prompt, 48)}”` : 'an earlier video');
     link.dir = 'auto';
-    if (source) link.href = `#job-${job.extended_from}`;
-    const p = el('p', 'lineage extended');
-    p.dataset.extendedFrom = job.extended_from;
-    p.append('Extends ', link);
+    if (source) link.href = `#job-${from}`;
+    const p = el('p', `lineage ${kind}`, text);
+    p.dataset.from = from;
+    p.append(link);
     r.meta.after(p);
   }
 }
