@@ -76,6 +76,9 @@ def test_poller_backs_off_pauses_when_hidden_and_survives_errors(studio, page):
     studio.open()
     card = studio.card(fake.job["id"])
     expect(card.locator(".pct")).to_have_text("10%")
+    # Cards are finished once, when first near the viewport (why it failed, the prompt's tools).
+    expect(studio.card(fake.done["id"]).locator(".failure-title")).to_be_visible()
+    expect(studio.card(fake.done["id"]).locator(".tools")).to_be_visible()
     page.evaluate(
         """(id) => {
           window.__touched = 0;
