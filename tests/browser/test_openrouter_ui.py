@@ -13,21 +13,11 @@ from playwright.sync_api import expect
 
 from tests.support.devserver import DevServer
 
+from .test_protocols_ui import PLAY
+
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 MODEL = "sim/seedance-like"
-
-PLAY = """
-async (video) => {
-  video.muted = true;
-  await video.play();
-  if (video.readyState < 2) {
-    await new Promise((r) => video.addEventListener('playing', r, { once: true }));
-  }
-  video.pause();
-  return { readyState: video.readyState, duration: video.duration };
-}
-"""
 
 
 @pytest.fixture(scope="module")
