@@ -30,7 +30,10 @@ CAPABILITIES = {FULL: {"reference_images": 4, "extend": True}}
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    env = {"UPSTREAM_PROTOCOL": "openrouter", "OPENROUTER_CAPABILITIES_JSON": json.dumps(CAPABILITIES)}
+    env = {
+        "UPSTREAM_PROTOCOL": "openrouter",
+        "OPENROUTER_CAPABILITIES_JSON": json.dumps(CAPABILITIES),
+    }
     with DevServer(tmp_path_factory.mktemp("creative-stack"), env, speed=20) as server:
         yield server
 
@@ -54,6 +57,14 @@ def image(name: str, w: int, h: int, rgb) -> dict:
     return {"name": name, "mimeType": "image/png", "buffer": solid_png(w, h, rgb)}
 
 
+def is_create(response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/api/videos")
+
+
+def png_url(w: int, h: int, rgb) -> str:
+    return "data:image/png;base64," + base64.b64encode(solid_png(w, h, rgb)).decode()
+
+
 def dims(data_url: str) -> tuple[int, int]:
     _type, w, h = pixel_size(base64.b64decode(data_url.split(",", 1)[1]))
     return w, h
@@ -63,9 +74,11 @@ def posts(page) -> list[dict]:
     bodies: list[dict] = []
     page.on(
         "request",
-        lambda r: bodies.append(r.post_data_json)
-        if r.method == "POST" and r.url.endswith("/api/videos")
-        else None,
+        lambda r: (
+            bodies.append(r.post_data_json)
+            if r.method == "POST" and r.url.endswith("/api/videos")
+            else None
+        ),
     )
     return bodies
 
@@ -135,7 +148,7 @@ def test_each_control_only_for_a_model_that_takes_it_and_dropped_on_a_switch(cpa
     page.select_option("#model", NO_SEED)
     bodies = posts(page)
     page.fill("#prompt", "A model switch drops what the model does not take")
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/videos")) as info:
+    with page.expect_response(is_create) as info:
         page.click("#submit")
     assert info.value.status == 201, info.value.text()
     body = bodies[-1]
@@ -149,9 +162,11 @@ def test_every_input_end_to_end_then_run_again_resends_them(cpage, stack):
     fill_every_control(page)
     # Reorder: the square one first, then remove nothing.
     page.click('#ref-tray li[data-index="0"] [data-move="1"]')
-    expect(page.locator("#ref-tray li img").first).to_have_attribute("alt", "Reference image 1: b.png")
+    expect(page.locator("#ref-tray li img").first).to_have_attribute(
+        "alt", "Reference image 1: b.png"
+    )
     page.fill("#prompt", "A lighthouse at dawn, every creative input")
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/videos")) as info:
+    with page.expect_response(is_create) as info:
         page.click("#submit")
     assert info.value.status == 201, info.value.text()
     body = bodies[-1]
@@ -182,7 +197,7 @@ def test_every_input_end_to_end_then_run_again_resends_them(cpage, stack):
     expect(inputs).to_contain_text("Seed 4242")
 
     # Run again: the same inputs, read back from storage and sent again.
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/videos")) as again:
+    with page.expect_response(is_create) as again:
         card.locator('[data-action="rerun"]').click()
         page.locator("dialog button", has_text="Run again").click()
     assert again.value.status == 201, again.value.text()
@@ -199,7 +214,12 @@ def test_extend_end_to_end(cpage, stack):
     page = cpage
     r = requests.post(
         f"{stack.url}/api/videos",
-        json={"prompt": "A paper boat on a stream", "model": FULL, "size": "1280x720", "seconds": 4},
+        json={
+            "prompt": "A paper boat on a stream",
+            "model": FULL,
+            "size": "1280x720",
+            "seconds": 4,
+        },
         timeout=10,
     )
     assert r.status_code == 201, r.text
@@ -211,14 +231,18 @@ def test_extend_end_to_end(cpage, stack):
     expect(page.locator("#extend-note")).to_be_visible()
     expect(page.locator("#params")).to_be_hidden()
     choices = page.eval_on_selector_all("#extend-seconds option", "els => els.map(e => e.value)")
-    model = next(m for m in requests.get(f"{stack.url}/api/config", timeout=10).json()["models"] if m["id"] == FULL)
+    models = requests.get(f"{stack.url}/api/config", timeout=10).json()["models"]
+    model = next(m for m in models if m["id"] == FULL)
     assert choices == [str(s) for s in model["extend_seconds"]]
     page.select_option("#extend-seconds", choices[-1])
     page.fill("#prompt", "The boat drifts under a bridge")
     with page.expect_response(lambda r: r.request.method == "POST" and "/extend" in r.url) as info:
         page.click("#submit")
     assert info.value.status == 201, info.value.text()
-    assert info.value.request.post_data_json == {"prompt": "The boat drifts under a bridge", "seconds": int(choices[-1])}
+    assert info.value.request.post_data_json == {
+        "prompt": "The boat drifts under a bridge",
+        "seconds": int(choices[-1]),
+    }
     ext = info.value.json()["job"]
     assert ext["extended_from"] == source["id"]
     new_card = page.locator(f'[id="job-{ext["id"]}"]')
@@ -243,27 +267,38 @@ def test_tray_paste_cap_remove_and_edit_and_run_loads_every_input(cpage, stack):
             const ctx = c.getContext('2d');
             ctx.fillStyle = `rgb(${40 * i}, 90, 160)`;
             ctx.fillRect(0, 0, 320, 180);
-            data.items.add(new File([await c.convertToBlob({ type: 'image/png' })], `p${i}.png`, { type: 'image/png' }));
+            const blob = await c.convertToBlob({ type: 'image/png' });
+            data.items.add(new File([blob], `p${i}.png`, { type: 'image/png' }));
           }
           tray.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
         }"""
     )
     expect(page.locator("#ref-tray li")).to_have_count(4)
-    expect(page.locator("#ref-tray .ref-note")).to_contain_text("up to 4 reference images: 1 not added")
+    expect(page.locator("#ref-tray .ref-note")).to_contain_text(
+        "up to 4 reference images: 1 not added"
+    )
     expect(page.locator("#ref-field + .ref-crop .ref-box")).to_be_hidden()  # not the first frame
     page.click('#ref-tray li[data-index="1"] [data-remove]')
     expect(page.locator("#ref-tray li")).to_have_count(3)
     alts = page.eval_on_selector_all("#ref-tray li img", "els => els.map(e => e.alt)")
-    assert alts == ["Reference image 1: p0.png", "Reference image 2: p2.png", "Reference image 3: p3.png"]
+    assert alts == [
+        "Reference image 1: p0.png",
+        "Reference image 2: p2.png",
+        "Reference image 3: p3.png",
+    ]
 
     # Edit and run: a job's inputs back into the form.
     r = requests.post(
         f"{stack.url}/api/videos",
         json={
-            "prompt": "A red kite, to edit", "model": FULL, "size": "1280x720", "seconds": 4,
-            "last_frame": "data:image/png;base64," + base64.b64encode(solid_png(1280, 720, (9, 9, 200))).decode(),
-            "reference_images": ["data:image/png;base64," + base64.b64encode(solid_png(64, 64, (200, 9, 9))).decode()],
-            "audio": False, "seed": 77,
+            "prompt": "A red kite, to edit",
+            "model": FULL,
+            "size": "1280x720",
+            "seconds": 4,
+            "last_frame": png_url(1280, 720, (9, 9, 200)),
+            "reference_images": [png_url(64, 64, (200, 9, 9))],
+            "audio": False,
+            "seed": 77,
         },
         timeout=10,
     )
@@ -280,9 +315,10 @@ def test_tray_paste_cap_remove_and_edit_and_run_loads_every_input(cpage, stack):
     expect(page.locator("#audio")).not_to_be_checked()
     expect(page.locator("#seed")).to_have_value("77")
     bodies = posts(page)
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/videos")) as info:
+    with page.expect_response(is_create) as info:
         page.click("#submit")
     assert info.value.status == 201, info.value.text()
     sent = bodies[-1]
     assert sent["audio"] is False and sent["seed"] == 77
-    assert dims(sent["last_frame"]) == (1280, 720) and [dims(u) for u in sent["reference_images"]] == [(64, 64)]
+    assert dims(sent["last_frame"]) == (1280, 720)
+    assert [dims(u) for u in sent["reference_images"]] == [(64, 64)]
