@@ -94,6 +94,13 @@ def _apply(job: JobModel, video: UpstreamVideo) -> None:
     if video.status == "failed":
         message = video.error_message or "The video service could not make this video."
         _fail(job, video.error_code or "upstream_failed", message)
+        # This writer won the one move to "failed" (`_fail` raises otherwise). A render the
+        # upstream itself refused or failed, with no charge reported, costs nothing: its
+        # reserved estimate goes back to the day and the total. A charge it reports counts.
+        if video.cost_usd is None:
+            quotas.refund(job.owner, job.created_at, float(job.estimated_cost_usd))
+        else:
+            quotas.settle(job.owner, job.created_at, float(job.estimated_cost_usd), video.cost_usd)
     elif video.status == "completed":
         if job.upstream_status != "completed":
             expires = video.expires_at or int(now) + 3600

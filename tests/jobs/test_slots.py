@@ -242,3 +242,17 @@ def test_reconciliation_repairs_drift_seen_twice_and_spares_work_in_flight(upstr
     jobs_service.create(OWNER, BODY, None)  # the counter moves: the sighting is stale
     assert reconcile.reconcile(force=True) == {}
     assert counter() == 3
+
+
+def test_a_render_the_upstream_failed_without_a_charge_gives_its_estimate_back(upstream):
+    spent = spent_cents()
+    total = quotas.usage(OWNER)["spent_total_usd"]
+    job = jobs_service.create(OWNER, BODY, None).job
+    assert spent_cents() > spent
+    upstream.status[job.upstream_id] = "failed"  # e.g. refused by moderation, nothing billed
+    refresher.refresh_pending()
+    assert job_store.load(job.id).status == "failed"
+    assert spent_cents() == spent
+    assert quotas.usage(OWNER)["spent_total_usd"] == total
+    refresher.refresh_pending()  # refunded once, whoever refreshes again
+    assert spent_cents() == spent and counter() == 0
