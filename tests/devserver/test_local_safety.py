@@ -93,19 +93,23 @@ def burst(url: str, attempt: int) -> list[tuple[int, dict]]:
 
     def create(n: int) -> None:
         start.wait()
-        response = requests.post(
-            f"{url}/api/videos", json={"prompt": f"burst {attempt} clip {n}"}, timeout=60
-        )
+        try:  # a loaded machine makes these slow (one DynamoDB request at a time)
+            response = requests.post(
+                f"{url}/api/videos", json={"prompt": f"burst {attempt} clip {n}"}, timeout=150
+            )
+            answer = (response.status_code, response.json())
+        except Exception as exc:  # reported below with the others
+            answer = (0, {"error": repr(exc)})
         with lock:
-            answers.append((response.status_code, response.json()))
+            answers.append(answer)
 
     threads = [threading.Thread(target=create, args=(n,)) for n in range(PARALLEL_CREATES)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=90)
-    assert len(answers) == PARALLEL_CREATES
-    assert all(status < 500 for status, _ in answers), answers
+        thread.join(timeout=180)
+    assert len(answers) == PARALLEL_CREATES, answers
+    assert all(100 <= status < 500 for status, _ in answers), answers
     return answers
 
 
