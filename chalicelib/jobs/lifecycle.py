@@ -31,6 +31,13 @@ FAILURE_TEXT = {
     "expired": "The finished video expired at the video service before it could be saved.",
     "upstream_missing": "The video service no longer knows this job.",
     "submission_lost": "The request to the video service was interrupted; nothing was made.",
+    "moderation_blocked": (
+        "The video service refused this prompt or image under its content and safety policy. "
+        "Edit the prompt or the image and try again."
+    ),
+    "upstream_failed": "The video service could not make this video.",
+    "upstream_cancelled": "The video service cancelled this video.",
+    "upstream_expired": "The video service gave up on this video before it was made.",
     "submission_uncertain": (
         "The video service did not confirm this video in time. It may have been made (and "
         "billed) there, but this studio cannot find it; its estimated cost stays counted."
@@ -92,8 +99,11 @@ def _refresh_pending(job: JobModel) -> None:
 def _apply(job: JobModel, video: UpstreamVideo) -> None:
     now = clock.now()
     if video.status == "failed":
-        message = video.error_message or "The video service could not make this video."
-        _fail(job, video.error_code or "upstream_failed", message)
+        # What the upstream said is logged, never shown: a user gets our own words for the
+        # code (an upstream's text may hold internals, or markup for the page that shows it).
+        code = video.error_code or "upstream_failed"
+        log.info("job %s: upstream failed it (%s): %s", job.id, code, video.error_message)
+        _fail(job, code, FAILURE_TEXT.get(code, FAILURE_TEXT["upstream_failed"]))
         # This writer won the one move to "failed" (`_fail` raises otherwise). A render the
         # upstream itself refused or failed, with no charge reported, costs nothing: its
         # reserved estimate goes back to the day and the total. A charge it reports counts.
