@@ -34,12 +34,13 @@ test-fast: $(VENV)/.installed lint
 	$(PY) -m pytest --ignore=tests/browser -m "$(FAST)" -n auto --dist loadfile
 
 # Everything. The browser tests run in their own pytest process (the local stack they drive
-# is process-wide), alongside the others; its output follows theirs. Fails if either fails.
+# is process-wide), alongside the others (one worker per core, a test file each: the browser
+# process mostly waits); its output follows theirs. Fails if either fails.
 test: $(VENV)/.installed lint
-	@if [ ! -d tests/browser ]; then exec $(PY) -m pytest; fi; \
+	@if [ ! -d tests/browser ]; then exec $(PY) -m pytest -n auto --dist loadfile; fi; \
 	log=$$(mktemp); \
 	$(PY) -m pytest tests/browser -o cache_dir=.pytest_cache/browser >"$$log" 2>&1 & browser=$$!; \
-	$(PY) -m pytest --ignore=tests/browser; others=$$?; \
+	$(PY) -m pytest --ignore=tests/browser -n auto --dist loadfile; others=$$?; \
 	wait $$browser; browser_status=$$?; \
 	echo "== tests/browser (ran alongside the others): exit $$browser_status"; \
 	cat "$$log"; rm -f "$$log"; \
