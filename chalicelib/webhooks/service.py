@@ -20,7 +20,6 @@ from chalicelib.jobs import lifecycle
 from chalicelib.jobs import store as job_store
 from chalicelib.models import WebhookDelivery, is_conditional_failure
 from chalicelib.secrets import is_set, resolve
-from chalicelib.webhooks.fal_keys import verify_fal
 from chalicelib.webhooks.signature import SignatureError, verify, verify_openrouter
 
 log = logging.getLogger(__name__)
@@ -81,6 +80,14 @@ class Receiver:
     event: Callable[[bytes, str, dict[str, str]], tuple[str, str, str]] = envelope_event
 
 
+def _verify_fal(jwks_url: str, headers: dict[str, str], body: bytes, now: float) -> str:
+    # Imported on first use: fetching fal's keys needs `requests`, which a cold start of a
+    # stage without fal need not load (the cold-import budget in bench/).
+    from chalicelib.webhooks.fal_keys import verify_fal
+
+    return verify_fal(jwks_url, headers, body, now)
+
+
 RECEIVERS = {
     "videos": Receiver(webhook_secret, verify, HANDLED_EVENTS),
     "openrouter": Receiver(
@@ -88,7 +95,7 @@ RECEIVERS = {
         verify_openrouter,
         tuple(f"video.generation.{s}" for s in ("completed", "failed", "cancelled", "expired")),
     ),
-    "fal": Receiver(fal_jwks_url, verify_fal, ("OK", "ERROR"), fal_event),
+    "fal": Receiver(fal_jwks_url, _verify_fal, ("OK", "ERROR"), fal_event),
 }
 
 
