@@ -1,11 +1,13 @@
-"""AWS clients, created lazily on first use (never at import time) and cached per process."""
+"""AWS clients, created lazily on first use (never at import time) and cached per process.
+
+boto3 itself is imported with the first client: a cold start that serves a page of jobs
+(PynamoDB needs only botocore) never pays for it."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from chalicelib import runtime
@@ -21,6 +23,8 @@ def s3_client() -> Any:
     global _s3
     with _lock:
         if _s3 is None:
+            import boto3
+
             settings = get_settings()
             config = Config(
                 signature_version="s3v4", retries={"max_attempts": 4, "mode": "standard"}
@@ -35,6 +39,8 @@ def lambda_client() -> Any:
     global _lambda
     with _lock:
         if _lambda is None:
+            import boto3
+
             config = Config(
                 connect_timeout=2,
                 read_timeout=5,

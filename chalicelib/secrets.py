@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import runtime
@@ -33,6 +32,8 @@ class SecretMissing(SecretError):
 def _ssm() -> Any:
     global _client
     if _client is None:
+        import boto3  # with the first secret read (chalicelib.aws says why)
+
         _client = boto3.client("ssm")
     return _client
 

@@ -9,8 +9,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.s3.transfer import TransferConfig
-
 from chalicelib.aws import s3_client
 from chalicelib.catalog.spec import MAX_REFERENCE_IMAGES
 from chalicelib.config import get_settings
@@ -22,13 +20,6 @@ VARIANT_FILES = {
 }
 REFERENCE_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 PART_SIZE = 8 * 1024 * 1024
-# One part in flight: memory stays near one part whatever the video's size.
-TRANSFER = TransferConfig(
-    multipart_threshold=PART_SIZE,
-    multipart_chunksize=PART_SIZE,
-    max_concurrency=1,
-    use_threads=False,
-)
 
 
 def media_key(job_id: str, variant: str) -> str:
@@ -74,13 +65,22 @@ class ChunkReader(io.RawIOBase):
 
 def upload_stream(key: str, chunks: Iterable[bytes], content_type: str) -> int:
     """Stream chunks into S3 (multipart above one part); returns the bytes written."""
+    from boto3.s3.transfer import TransferConfig  # with the client (chalicelib.aws says why)
+
     reader = ChunkReader(chunks)
+    # One part in flight: memory stays near one part whatever the video's size.
+    transfer = TransferConfig(
+        multipart_threshold=PART_SIZE,
+        multipart_chunksize=PART_SIZE,
+        max_concurrency=1,
+        use_threads=False,
+    )
     s3_client().upload_fileobj(
         io.BufferedReader(reader, buffer_size=1024 * 1024),
         get_settings().media_bucket,
         key,
         ExtraArgs={"ContentType": content_type},
-        Config=TRANSFER,
+        Config=transfer,
     )
     return reader.bytes_read
 
