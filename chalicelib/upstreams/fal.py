@@ -47,9 +47,8 @@ import base64
 import contextlib
 import logging
 import re
-import time
-from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Any, Unpack
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -71,7 +70,7 @@ from chalicelib.upstreams.base import (
 from chalicelib.upstreams.retry import (
     BearerKeyClient,
     HttpContentStream,
-    RetryPolicy,
+    Transport,
     parse_retry_after,
 )
 
@@ -285,20 +284,11 @@ class FalClient(BearerKeyClient):
     error_from_response = staticmethod(error_from_response)
 
     def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        webhook_url: str = "",
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        self, base_url: str, api_key: str, *, webhook_url: str = "", **transport: Unpack[Transport]
     ) -> None:
-        retry = RetryPolicy(max_retries, 0.5, 8.0, sleep)
-        super().__init__(base_url, api_key, timeout=timeout, retry=retry, session=session)
+        super().__init__(base_url, api_key, **transport)
         self.webhook_url = webhook_url
-        self._once = RetryPolicy(0, 0.5, 8.0, sleep)
+        self._once = replace(self.retry, max_retries=0)
 
     # -- the provider interface -------------------------------------------------------------
 

@@ -28,10 +28,8 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import time
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Unpack
 
 import requests
 
@@ -49,7 +47,7 @@ from chalicelib.upstreams.base import (
 from chalicelib.upstreams.retry import (
     BearerKeyClient,
     HttpContentStream,
-    RetryPolicy,
+    Transport,
     parse_retry_after,
 )
 
@@ -143,18 +141,9 @@ class OpenRouterClient(BearerKeyClient):
     error_from_response = staticmethod(error_from_response)
 
     def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        callback_url: str = "",
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        self, base_url: str, api_key: str, *, callback_url: str = "", **transport: Unpack[Transport]
     ) -> None:
-        retry = RetryPolicy(max_retries, 0.5, 8.0, sleep)
-        super().__init__(base_url, api_key, timeout=timeout, retry=retry, session=session)
+        super().__init__(base_url, api_key, **transport)
         self.callback_url = callback_url
 
     # -- the provider interface -------------------------------------------------------------

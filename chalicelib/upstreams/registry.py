@@ -14,47 +14,44 @@ _lock = threading.Lock()
 _providers: dict[str, VideoProvider] = {}
 
 
-def _key(value: str, param: str, missing: str) -> str:
-    """An upstream key (see secrets.resolve); without one the upstream is not configured."""
-    try:
-        return resolve(value, param, required=missing)
-    except SecretError as exc:
-        raise UpstreamNotConfigured(str(exc)) from None
-
-
-def upstream_key(settings: Settings) -> str:
-    return _key(
-        settings.videos_api_key,
-        settings.videos_api_key_param,
+# Each upstream's key: the Settings fields giving it (value, SSM parameter name) and what to
+# say when neither is set.
+KEYS = {
+    "openai": (
+        "videos_api_key",
+        "videos_api_key_param",
         "No upstream key: set VIDEOS_API_KEY (or OPENAI_API_KEY), or VIDEOS_API_KEY_PARAM "
         "naming an SSM SecureString.",
-    )
-
-
-def gemini_key(settings: Settings) -> str:
-    return _key(
-        settings.gemini_api_key,
-        settings.gemini_api_key_param,
+    ),
+    "veo": (
+        "gemini_api_key",
+        "gemini_api_key_param",
         "No Gemini API key for the Veo models: set GEMINI_API_KEY, or GEMINI_API_KEY_PARAM "
         "naming an SSM SecureString.",
-    )
-
-
-def openrouter_key(settings: Settings) -> str:
-    return _key(
-        settings.openrouter_api_key,
-        settings.openrouter_api_key_param,
+    ),
+    "openrouter": (
+        "openrouter_api_key",
+        "openrouter_api_key_param",
         "No OpenRouter key: set OPENROUTER_API_KEY, or OPENROUTER_API_KEY_PARAM naming an SSM "
         "SecureString.",
-    )
-
-
-def fal_key(settings: Settings) -> str:
-    return _key(
-        settings.fal_key,
-        settings.fal_key_param,
+    ),
+    "fal": (
+        "fal_key",
+        "fal_key_param",
         "No fal.ai key: set FAL_KEY, or FAL_KEY_PARAM naming an SSM SecureString.",
-    )
+    ),
+}
+
+
+def upstream_key(name: str, settings: Settings) -> str:
+    """The key of upstream `name` (see secrets.resolve); without one it is not configured."""
+    value_field, param_field, missing = KEYS[name]
+    try:
+        return resolve(
+            getattr(settings, value_field), getattr(settings, param_field), required=missing
+        )
+    except SecretError as exc:
+        raise UpstreamNotConfigured(str(exc)) from None
 
 
 def vertex_credentials(settings: Settings) -> tuple[str, str]:
@@ -79,7 +76,7 @@ def _build(name: str, settings: Settings) -> VideoProvider:
 
         return OpenRouterClient(
             settings.openrouter_base_url,
-            openrouter_key(settings),
+            upstream_key("openrouter", settings),
             callback_url=settings.openrouter_callback_url,
             timeout=settings.http_timeout_seconds,
         )
@@ -88,7 +85,7 @@ def _build(name: str, settings: Settings) -> VideoProvider:
 
         return FalClient(
             settings.fal_queue_base_url,
-            fal_key(settings),
+            upstream_key("fal", settings),
             webhook_url=settings.fal_webhook_url,
             timeout=settings.http_timeout_seconds,
         )
@@ -98,7 +95,7 @@ def _build(name: str, settings: Settings) -> VideoProvider:
 
         return VideosApiClient(
             settings.videos_api_base_url,
-            upstream_key(settings),
+            upstream_key("openai", settings),
             timeout=settings.http_timeout_seconds,
         )
     if name == "vertex":
@@ -110,7 +107,7 @@ def _build(name: str, settings: Settings) -> VideoProvider:
 
         return VeoClient(
             settings.gemini_api_base_url,
-            gemini_key(settings),
+            upstream_key("veo", settings),
             timeout=settings.http_timeout_seconds,
         )
     raise UpstreamNotConfigured(f"Unknown provider {name!r} in the model catalog.")

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
@@ -138,7 +138,42 @@ class HttpContentStream:
         self._response.close()
 
 
-class BearerKeyClient:
+class Transport(TypedDict, total=False):
+    """How an UpstreamClient talks: a subclass takes these as `**transport` beside its own."""
+
+    timeout: float
+    max_retries: int
+    backoff_base: float
+    backoff_cap: float
+    session: requests.Session | None
+    sleep: Callable[[float], None]
+
+
+class UpstreamClient:
+    """What every upstream client holds: its `base_url`, the per-request timeout, the retry
+    policy and one HTTP session."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retry = RetryPolicy(max_retries, backoff_base, backoff_cap, sleep)
+        self._session = session or requests.Session()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+
+class BearerKeyClient(UpstreamClient):
     """The transport of the protocols whose key travels as `Authorization: Bearer` (the
     `/v1/videos` protocol, OpenRouter) or another scheme (fal's `Key`): paths under
     `base_url`, the key in that header only (requests drops it when a redirect leaves the
@@ -148,23 +183,9 @@ class BearerKeyClient:
     label = "upstream"  # how log lines name the service
     unreachable = "could not reach the video API"
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        timeout: float,
-        retry: RetryPolicy,
-        session: requests.Session | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str, api_key: str, **transport: Unpack[Transport]) -> None:
+        super().__init__(base_url, **transport)
         self._api_key = api_key
-        self.timeout = timeout
-        self.retry = retry
-        self._session = session or requests.Session()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
 
     @staticmethod
     def error_from_response(response: requests.Response) -> UpstreamError:

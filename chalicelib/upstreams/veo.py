@@ -32,9 +32,8 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -51,7 +50,12 @@ from chalicelib.upstreams.base import (
     UpstreamVideo,
     error_class,
 )
-from chalicelib.upstreams.retry import HttpContentStream, RetryPolicy, parse_retry_after
+from chalicelib.upstreams.retry import (
+    HttpContentStream,
+    Transport,
+    UpstreamClient,
+    parse_retry_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +261,7 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme, parts.netloc.lower()
 
 
-class VeoClient:
+class VeoClient(UpstreamClient):
     name = "veo"
 
     def __init__(
@@ -265,25 +269,14 @@ class VeoClient:
         base_url: str,
         api_key: str,
         *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 8.0,
         typical_seconds: dict[str, float] | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = clock.now,
+        **transport: Unpack[Transport],
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self.timeout = timeout
-        self.retry = RetryPolicy(max_retries, backoff_base, backoff_cap, sleep)
+        super().__init__(base_url, **transport)
+        self._api_key = api_key  # sent as x-goog-api-key, to Google's own host only
         self.typical_seconds = {**TYPICAL_SECONDS, **(typical_seconds or {})}
-        self._session = session or requests.Session()
         self._now = now
-
-    def __repr__(self) -> str:
-        return f"VeoClient(base_url={self.base_url!r})"
 
     # -- the provider interface -------------------------------------------------------------
 

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote, urlsplit
 
 import jwt
@@ -59,7 +59,7 @@ from chalicelib.upstreams.base import (
     UpstreamVideo,
     error_class,
 )
-from chalicelib.upstreams.retry import HttpContentStream, RetryPolicy
+from chalicelib.upstreams.retry import HttpContentStream, RetryPolicy, Transport, UpstreamClient
 from chalicelib.upstreams.veo import (
     SAFETY_WORDS,
     _origin,
@@ -362,7 +362,7 @@ def vertex_error(response: requests.Response) -> UpstreamError:
     return error
 
 
-class VertexVeoClient:
+class VertexVeoClient(UpstreamClient):
     name = "vertex"
 
     def __init__(
@@ -374,22 +374,16 @@ class VertexVeoClient:
         auth: ServiceAccountTokens | ApiKey,
         gcs_base_url: str = "https://storage.googleapis.com",
         storage_uri: str = "",
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = clock.now,
+        **transport: Unpack[Transport],
     ) -> None:
+        super().__init__(base_url, **transport)
         self.project = project
         self.location = location
-        self.base_url = base_url.rstrip("/")
         self.gcs_base_url = gcs_base_url.rstrip("/")
         self.storage_uri = storage_uri
-        self.timeout = timeout
-        self.retry = RetryPolicy(max_retries, 0.5, 8.0, sleep)
         self._auth = auth
         self._trusted = {_origin(self.base_url), _origin(self.gcs_base_url)}
-        self._session = session or requests.Session()
         self._now = now
 
     def __repr__(self) -> str:

@@ -25,8 +25,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -46,7 +44,6 @@ from chalicelib.upstreams.base import (
 from chalicelib.upstreams.retry import (
     BearerKeyClient,
     HttpContentStream,
-    RetryPolicy,
     parse_retry_after,
 )
 
@@ -122,21 +119,6 @@ def video_from_json(body: dict[str, Any], request_id: str | None = None) -> Upst
 class VideosApiClient(BearerKeyClient):
     name = "openai"
     error_from_response = staticmethod(error_from_response)
-
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 8.0,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        retry = RetryPolicy(max_retries, backoff_base, backoff_cap, sleep)
-        super().__init__(base_url, api_key, timeout=timeout, retry=retry, session=session)
 
     # -- the provider interface -------------------------------------------------------------
 
