@@ -22,12 +22,13 @@ function parseRetryAfter(value) {
   return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
-let auth = null; // set by auth.js: token(), and renew() after a 401
+let auth = null; // set by auth.js: token(), epoch() when sent, and renew() after a 401
 export const useAuth = (a) => { auth = a; };
 
 export async function request(path, options = {}, retry = true) {
   const { method = 'GET', body, headers = {}, signal } = options;
   const token = await auth?.token();
+  const epoch = auth?.epoch();
   const init = {
     method,
     signal,
@@ -56,7 +57,7 @@ export async function request(path, options = {}, retry = true) {
       field: e.field || null,
       retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
     });
-    if (res.status === 401 && retry && await auth?.renew(err, token)) return request(path, options, false);
+    if (res.status === 401 && retry && await auth?.renew(err, token, epoch)) return request(path, options, false);
     throw err;
   }
   return data;

@@ -161,9 +161,14 @@ export async function signIn(config) {
   // Signed in after a refusal: whatever loaded meanwhile (an error, nothing) loads again,
   // once however many requests waited for the sign-in.
   let told = 0;
-  async function renew(err, used) {
+  // How often the user dismissed the sign-in: a request sent before the latest dismissal
+  // (`epoch` older) fails quietly when its 401 comes in late, instead of asking again.
+  let dismissed = 0;
+  async function renew(err, used, epoch = dismissed) {
+    if (epoch < dismissed) return false;
     const was = mode.signedIn();
     const ok = await mode.renew(err, used);
+    if (!ok) dismissed = Math.max(dismissed, epoch + 1); // once for all who waited on it
     sync();
     if (ok && !was) {
       clearTimeout(told);
@@ -172,6 +177,6 @@ export async function signIn(config) {
     return ok;
   }
   button.onclick = () => (mode.signedIn() ? mode.signOut() : renew(null, null));
-  useAuth({ token: () => mode.token(), renew });
+  useAuth({ token: () => mode.token(), renew, epoch: () => dismissed });
   sync();
 }

@@ -80,3 +80,34 @@ def test_cancelled_sign_in_then_generate_signs_in_and_reloads_the_history(browse
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_a_refusal_that_comes_in_after_cancel_does_not_ask_again(browser, stack):
+    """The page's first requests all meet 401; one whose answer is slow (a loaded server)
+    arrives after the user cancelled the sign-in: it fails quietly, no second dialog."""
+    context, page, errors = open_page(browser, stack.url)
+    held = []
+    page.route("**/api/usage", lambda route: held.append(route))  # answered after Cancel
+    try:
+        page.goto("/")
+        dialog = sign_in_dialog(page)
+        expect(dialog).to_be_visible()
+        expect(page.locator("#usage")).to_be_hidden()
+        for _ in range(100):  # until the page has asked for its usage (a route is held)
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the page did not ask for its usage"
+        dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_have_count(0)
+        with page.expect_response("**/api/usage"):
+            held[0].continue_()
+        expect(page.locator("#list-error")).to_contain_text("Could not load your videos")
+        page.wait_for_timeout(300)  # what the late 401 would have opened
+        expect(dialog).to_have_count(0)
+        # Asked for again, by the user, it does open.
+        page.locator("#sign-out").click()
+        expect(dialog).to_be_visible()
+    finally:
+        context.close()
+    assert not errors, errors
