@@ -1,38 +1,93 @@
-"""Live updates: fast while pending, silent when idle, paused when hidden, resilient."""
+"""Live updates: fast while pending, silent when idle, paused when hidden, resilient.
 
-import time
+The page's timers run on Playwright's clock: `PageClock.run` moves the page's time on by
+hand, so the backoff is checked to the step and no test waits out real seconds."""
+
+import itertools
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from .fakes import fake_job
 
 pytestmark = pytest.mark.browser
 
+STEP_MS = 250  # how far the page's clock moves at a time
+BACKOFF_MS = [2000, 3000, 4500, 6750, 10_000]  # poller.js: FAST, then x1.5 up to SLOW
 
-def watch_api(page):
-    seen = []
 
-    def record(request):
-        if "/api/videos" in request.url:
-            seen.append((time.monotonic(), request.url))
+class PageClock:
+    """The page's time, paused and moved on by hand. Each step waits until the requests it
+    started are answered and the page has read them, so the next timers are set from the
+    right time however slow the machine is. `requests` are stamped by the page itself."""
 
-    page.on("request", record)
-    return seen
+    def __init__(self, page: Page):
+        self.page = page
+        self.paused_at = None  # the page's Date.now() when paused
+        self._open = 0
+        page.on("request", lambda request: self._count(request, 1))
+        page.on("requestfinished", lambda request: self._count(request, -1))
+        page.on("requestfailed", lambda request: self._count(request, -1))
+        page.add_init_script(
+            """(() => {
+              const fetch = window.fetch;
+              window.__requests = [];
+              window.fetch = (input, init) => {
+                window.__requests.push([Date.now(), String(input.url ?? input)]);
+                return fetch(input, init);
+              };
+            })()"""
+        )
+        page.clock.install()  # time flows as usual until pause()
+
+    def _count(self, request, change: int) -> None:
+        if "/api/" in request.url:
+            self._open += change
+
+    @property
+    def now(self) -> int:
+        """Milliseconds of the page's time since pause()."""
+        return self.page.evaluate("Date.now()") - self.paused_at
+
+    def pause(self) -> None:
+        self.paused_at = self.page.evaluate("Date.now()") + 1
+        self.page.clock.pause_at(self.paused_at / 1000)  # Python's clock API takes seconds
+        self._settle()
+
+    def run(self, ms: int, until=None) -> int:
+        """Move time on by up to `ms`, stopping once `until()` holds; the time it took."""
+        started = self.now
+        while self.now - started < ms:
+            if until is not None and until():
+                return self.now - started
+            self.page.clock.run_for(STEP_MS)
+            self._settle()
+        assert until is None or until(), f"not so within {ms} ms of the page's time"
+        return self.now - started
+
+    def _settle(self) -> None:
+        while self._open:
+            self.page.wait_for_timeout(10)  # Playwright's own (real) time
+        self.page.evaluate("0")  # the page has run what the answers started
+
+    def since(self, at: int | None, url_end: str = "") -> list[int]:
+        """When the page asked for URLs ending `url_end`, after `at` (None: since it loaded)."""
+        stamped = self.page.evaluate("window.__requests")
+        times = [t - (self.paused_at or 0) for t, url in stamped if url.endswith(url_end)]
+        return [t for t in times if at is None or t > at]
 
 
 def test_polling_stops_when_nothing_is_pending(studio, page, token):
+    clock = PageClock(page)
     studio.open(token)
-    seen = watch_api(page)
     job = studio.submit(f"{token} waves on a pebble beach").json()["job"]
-    studio.wait_status(job["id"], "completed")
-    polls = [u for _, u in seen if u.endswith(f"/api/videos/{job['id']}")]
-    assert polls, "the pending job was never polled on its own"
+    studio.wait_status(job["id"], "completed")  # the real render, in real time
+    assert clock.since(None, f"/api/videos/{job['id']}"), "the pending job was never polled"
 
-    page.wait_for_timeout(1000)
-    quiet_from = len(seen)
-    page.wait_for_timeout(6000)
-    assert seen[quiet_from:] == [], "still polling with nothing pending"
+    clock.pause()
+    quiet_from = clock.now
+    clock.run(60_000)
+    assert clock.since(quiet_from) == [], "still polling with nothing pending"
 
 
 # A fully scripted backend for one pending job, to check timing precisely.
@@ -41,7 +96,6 @@ class FakeJob:
         self.job = fake_job(2, prompt="scripted job")
         # A finished job beside it: its card must never be touched by polling.
         self.done = fake_job(1, prompt="finished job", status="failed", error_code="timeout")
-        self.polls = []
         self.fail = False
 
     def install(self, page):
@@ -52,7 +106,6 @@ class FakeJob:
         route.fulfill(json={"jobs": [self.job, self.done], "next_cursor": None})
 
     def answer(self, route):
-        self.polls.append(time.monotonic())
         if self.fail:
             route.fulfill(status=503, json={"error": {"code": "unavailable", "message": "down"}})
         else:
@@ -72,7 +125,7 @@ def set_hidden(page, hidden):
 def test_poller_backs_off_pauses_when_hidden_and_survives_errors(studio, page):
     fake = FakeJob()
     fake.install(page)
-    seen = watch_api(page)
+    clock = PageClock(page)
     studio.open()
     card = studio.card(fake.job["id"])
     expect(card.locator(".pct")).to_have_text("10%")
@@ -88,36 +141,45 @@ def test_poller_backs_off_pauses_when_hidden_and_survives_errors(studio, page):
         }""",
         fake.done["id"],
     )
+    clock.pause()
+    polls = f"/api/videos/{fake.job['id']}"
 
-    # Unchanged job: polls back off from 2 s toward 10 s.
-    page.wait_for_timeout(9000)
-    gaps = [b - a for a, b in zip(fake.polls, fake.polls[1:], strict=False)]
-    assert 2 <= len(fake.polls) <= 5, fake.polls
-    assert gaps == sorted(gaps), gaps
-    assert gaps[0] >= 1.5
+    # Unchanged job: polls back off by half each time, from 2 s up to 10 s. A gap may be up
+    # to a step long: the next poll is set when the answer is read, at the end of a step.
+    start = clock.now
+    clock.run(40_000)
+    times = clock.since(start, polls)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    first = min(range(len(BACKOFF_MS)), key=lambda k: abs(BACKOFF_MS[k] - gaps[0]))
+    expected = (BACKOFF_MS + [BACKOFF_MS[-1]] * len(gaps))[first : first + len(gaps)]
+    assert all(0 <= gap - want <= STEP_MS for gap, want in zip(gaps, expected, strict=True)), (
+        gaps,
+        expected,
+    )
+    assert expected[-2:] == [10_000, 10_000], gaps
 
     # Hidden tab: no polling at all.
     set_hidden(page, True)
-    hidden_at = len(fake.polls)
-    page.wait_for_timeout(5000)
-    assert len(fake.polls) == hidden_at
+    hidden_at = clock.now
+    clock.run(60_000)
+    assert clock.since(hidden_at, polls) == []
     # Back: polls at once.
     set_hidden(page, False)
-    page.wait_for_timeout(800)
-    assert len(fake.polls) == hidden_at + 1
+    clock.run(STEP_MS)
+    assert len(clock.since(hidden_at, polls)) == 1
 
     # Server trouble: an unobtrusive notice, then recovery.
     fake.fail = True
     fake.job = {**fake.job, "progress": 60, "updated_at": "2026-11-24T12:00:30Z"}
     notice = page.locator("#notice")
-    expect(notice).to_contain_text("Reconnecting", timeout=15000)
+    clock.run(30_000, until=lambda: "Reconnecting" in (notice.text_content() or ""))
     fake.fail = False
-    expect(card.locator(".pct")).to_have_text("60%", timeout=20000)
+    clock.run(60_000, until=lambda: card.locator(".pct").text_content() == "60%")
     expect(notice).to_be_hidden()
 
     # Saving: in progress at 100 %.
     fake.job = {**fake.job, "progress": 100, "updated_at": "2026-11-24T12:00:40Z"}
-    expect(card.locator(".badge")).to_have_text("Saving…", timeout=15000)
+    clock.run(15_000, until=lambda: card.locator(".badge").text_content() == "Saving…")
 
     # Finished: polling stops.
     fake.job = {
@@ -127,11 +189,11 @@ def test_poller_backs_off_pauses_when_hidden_and_survives_errors(studio, page):
         "error_message": "took too long",
         "updated_at": "2026-11-24T12:01:00Z",
     }
-    expect(card).to_have_attribute("data-status", "failed", timeout=15000)
+    clock.run(15_000, until=lambda: card.get_attribute("data-status") == "failed")
     expect(card.locator(".failure-title")).to_have_text("Took too long")
-    done_at = len(fake.polls)
-    page.wait_for_timeout(5000)
-    assert len(fake.polls) == done_at
-    assert not [u for _, u in seen if u.endswith(fake.done["id"])], "a finished job was polled"
+    done_at = clock.now
+    clock.run(60_000)
+    assert clock.since(done_at, polls) == []
+    assert not clock.since(None, fake.done["id"]), "a finished job was polled"
     expect(studio.card(fake.done["id"])).to_be_visible()
     assert page.evaluate("window.__touched") == 0, "an unchanged card was re-rendered"
