@@ -39,7 +39,7 @@ test-fast: $(VENV)/.installed lint
 test: $(VENV)/.installed lint
 	@if [ ! -d tests/browser ]; then exec $(PY) -m pytest -n auto --dist loadfile; fi; \
 	log=$$(mktemp); \
-	$(PY) -m pytest tests/browser -o cache_dir=.pytest_cache/browser >"$$log" 2>&1 & browser=$$!; \
+	$(PY) -m pytest tests/browser -n 2 --dist load -o cache_dir=.pytest_cache/browser >"$$log" 2>&1 & browser=$$!; \
 	$(PY) -m pytest --ignore=tests/browser -n auto --dist loadfile; others=$$?; \
 	wait $$browser; browser_status=$$?; \
 	echo "== tests/browser (ran alongside the others): exit $$browser_status"; \

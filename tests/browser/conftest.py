@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
 # most once per POLL_INTERVAL_SECONDS (on GET, by the refresher loop, or by webhook).
 SIMULATOR_SPEED = float(os.environ.get("STUDIO_SIMULATOR_SPEED", "4"))
 BACKEND_POLL_SECONDS = "1"
+# Room for a test's whole batch at once (the quota itself is tested in test_auth_ui).
+USER_MAX_PENDING_JOBS = "40"
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +56,7 @@ def studio_url(tmp_path_factory) -> str:
     for name in ("AWS_PROFILE", "OPENAI_API_KEY", "VIDEOS_API_KEY", "MODEL_CATALOG_JSON"):
         os.environ.pop(name, None)  # always the simulator and the default catalog
     os.environ["POLL_INTERVAL_SECONDS"] = BACKEND_POLL_SECONDS
+    os.environ["USER_MAX_PENDING_JOBS"] = USER_MAX_PENDING_JOBS
     stack = LocalStack(
         port=0,
         data_dir=tmp_path_factory.mktemp("stack"),
@@ -108,6 +111,13 @@ class Api:
                 self.get(job["id"])  # refreshes a stale pending job inline
             time.sleep(0.5)
 
+    def cancel_pending(self) -> None:
+        """Cancels what earlier tests left rendering, so the next starts with nothing pending."""
+        for job in self.pending():
+            r = self.http.post(f"{self.base}/api/videos/{job['id']}/cancel", json={}, timeout=30)
+            assert r.status_code in (200, 409), r.text  # 409: it finished meanwhile
+        self.wait_idle()
+
     def get(self, job_id: str) -> dict | None:
         r = self.http.get(f"{self.base}/api/videos/{job_id}", timeout=30)
         if r.status_code == 404:
@@ -147,9 +157,10 @@ def api(studio_url) -> Api:
 
 @pytest.fixture(autouse=True)
 def _idle(request):
-    """Tests that use the stack start with no pending jobs: each may fill the pending quota."""
+    """Tests that use the stack start with no pending jobs: none sees another's cards polled,
+    and each has the whole pending quota."""
     if "studio_url" in request.fixturenames and not os.environ.get("STUDIO_URL"):
-        request.getfixturevalue("api").wait_idle()
+        request.getfixturevalue("api").cancel_pending()
 
 
 @pytest.fixture

@@ -58,16 +58,11 @@ def test_search_and_status_filter_are_server_side(studio, page, api, token):
 
 def test_load_more_across_a_page_boundary(studio, page, api, token):
     total = PAGE_SIZE + 6
-    # Blocked prompts end quickly and render nothing: paging is what is tested here. At most
-    # five jobs may be pending per user, so they are created five at a time.
-    created = []
+    # Blocked prompts end quickly and render nothing: paging is what is tested here.
+    prompts = [f"{token} batch clip {i:02d} [fail:moderation]" for i in range(total)]
     with ThreadPoolExecutor(max_workers=5) as pool:
-        for start in range(0, total, 5):
-            prompts = [
-                f"{token} batch clip {i:02d} [fail:moderation]" for i in range(start, start + 5)
-            ]
-            created += pool.map(api.create, prompts[: total - start])
-            api.wait_idle()
+        created = list(pool.map(api.create, prompts))
+    api.wait_idle()
     newest_first = [j["id"] for j in api.list(q=token)]
     assert sorted(newest_first) == sorted(j["id"] for j in created)
 
