@@ -4,6 +4,7 @@ and the failures a user can act on. Routes, refresher and archive are the shared
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -72,11 +73,16 @@ def test_a_listing_that_keeps_failing_says_why_instead_of_loading_forever(
     openrouter_client, client, aws, monkeypatch
 ):
     from chalicelib import runtime
+    from chalicelib.upstreams.registry import provider_named
     from devserver.stack import free_port
 
     monkeypatch.setenv("OPENROUTER_BASE_URL", f"http://127.0.0.1:{free_port()}/api/v1")
     runtime.init()
+    sleeps: list[float] = []  # the backoff between tries, taken without waiting it out
+    provider = provider_named("openrouter")
+    provider.retry = dataclasses.replace(provider.retry, sleep=sleeps.append)
     assert refresh_listings() == {"openrouter": "failed"}
+    assert len(sleeps) == provider.retry.max_retries, sleeps
     catalog = body(get(client, "/api/config"))["catalog"]
     assert catalog["loading"] is True
     assert "could not reach OpenRouter" in catalog["error"]
