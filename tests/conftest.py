@@ -20,12 +20,17 @@ from tests.support import env as test_env
 from tests.support.aws import MotoAws, serialised_dynamodb, shared_botocore_loader
 from tests.support.clock import CLOCK, CLOCKED_SIM_SPEED, SIM_EXPIRY_SECONDS
 from tests.support.faults import FaultSession, UploadCounter, faulty_client
+from tests.support.tool_cache import cache_dir
 
 
 @pytest.fixture(scope="session")
-def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One media cache for every simulator of the session: identical requests render once."""
-    return tmp_path_factory.mktemp("simulator-cache")
+def render_cache() -> Path:
+    """One media cache for every simulator of every test run on this machine (the simulator's
+    renders are deterministic and keyed by everything that shapes them): identical requests
+    render once, and a second run renders almost nothing. Per ffmpeg build, as its output is."""
+    import imageio_ffmpeg
+
+    return cache_dir("SORA_STUDIO_RENDER_CACHE", f"simulator-renders-{imageio_ffmpeg.__version__}")
 
 
 @pytest.fixture(scope="session")

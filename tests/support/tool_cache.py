@@ -1,6 +1,6 @@
-"""Where the tests keep tools installed once per machine from a registry (the LiteLLM
-proxy's venv, the OpenRouter SDK's node_modules), and the lock that makes two test runs
-install one of them only once."""
+"""Where the tests keep what they make once per machine: tools installed from a registry (the
+LiteLLM proxy's venv, the OpenRouter SDK's node_modules) and the simulator's render cache,
+and the lock that makes two test runs install one of them only once."""
 
 from __future__ import annotations
 
