@@ -8,6 +8,11 @@ STAGE ?= dev
 
 .PHONY: run test test-fast lint format bench deploy destroy package secrets clean
 
+# Bytecode (and pytest's rewritten test modules) is kept in __pycache__ even where the
+# environment asks Python not to write it: each test worker and child process collects and
+# imports in 3.7 s instead of 5.9 s.
+unexport PYTHONDONTWRITEBYTECODE
+
 $(VENV)/.installed: pyproject.toml requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<26.3"
@@ -28,19 +33,20 @@ format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 
 # The inner loop: every test but the browser, gateway (LiteLLM), vendor SDK (npm) and end-to-end
-# ones (devserver child processes, whole deploys), one process per core, a test file each.
+# ones (devserver child processes, whole deploys), a test file at a time on three workers
+# (on two cores: a third of the time a worker waits on the simulator or a child process).
 FAST := not browser and not gateway and not vendor_sdk and not e2e
 test-fast: $(VENV)/.installed lint
-	$(PY) -m pytest --ignore=tests/browser -m "$(FAST)" -n auto --dist loadfile
+	$(PY) -m pytest --ignore=tests/browser -m "$(FAST)" -n 3 --dist loadfile
 
-# Everything. The browser tests run in their own pytest process (the local stack they drive
-# is process-wide), alongside the others (one worker per core, a test file each: the browser
-# process mostly waits); its output follows theirs. Fails if either fails.
+# Everything. The browser tests run in their own pytest session on two workers (each with its
+# own local stack and Chromium, both mostly waiting on renders and polls), alongside the others
+# on three (a test file each); the browser output follows theirs. Fails if either fails.
 test: $(VENV)/.installed lint
-	@if [ ! -d tests/browser ]; then exec $(PY) -m pytest -n auto --dist loadfile; fi; \
+	@if [ ! -d tests/browser ]; then exec $(PY) -m pytest -n 3 --dist loadfile; fi; \
 	log=$$(mktemp); \
 	$(PY) -m pytest tests/browser -n 2 --dist load -o cache_dir=.pytest_cache/browser >"$$log" 2>&1 & browser=$$!; \
-	$(PY) -m pytest --ignore=tests/browser -n auto --dist loadfile; others=$$?; \
+	$(PY) -m pytest --ignore=tests/browser -n 3 --dist loadfile; others=$$?; \
 	wait $$browser; browser_status=$$?; \
 	echo "== tests/browser (ran alongside the others): exit $$browser_status"; \
 	cat "$$log"; rm -f "$$log"; \
