@@ -50,8 +50,10 @@ class PageClock:
         return self.page.evaluate("Date.now()") - self.paused_at
 
     def pause(self) -> None:
-        self.paused_at = self.page.evaluate("Date.now()") + 1
-        self.page.clock.pause_at(self.paused_at / 1000)  # Python's clock API takes seconds
+        # A little ahead: the page's time flows on while this call travels. Python's clock
+        # API takes seconds.
+        self.page.clock.pause_at((self.page.evaluate("Date.now()") + 500) / 1000)
+        self.paused_at = self.page.evaluate("Date.now()")
         self._settle()
 
     def run(self, ms: int, until=None) -> int:
