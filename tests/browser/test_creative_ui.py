@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 
 import pytest
 import requests
@@ -18,6 +17,8 @@ from playwright.sync_api import expect
 from chalicelib.media.images import pixel_size
 from tests.support.devserver import DevServer
 from tests.support.images import solid_png
+
+from .stack_api import Api
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -81,17 +82,6 @@ def posts(page) -> list[dict]:
         ),
     )
     return bodies
-
-
-def wait_job(base: str, job_id: str, status: str = "completed") -> dict:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        job = requests.get(f"{base}/api/videos/{job_id}", timeout=10).json()["job"]
-        if job["status"] == status:
-            return job
-        assert job["status"] not in {"failed", "cancelled"}, job
-        time.sleep(0.3)
-    raise AssertionError(f"{job_id} not {status}")
 
 
 def fill_every_control(page):
@@ -182,7 +172,7 @@ def test_every_input_end_to_end_then_run_again_resends_them(cpage, stack):
     sizes = [dims(u) for u in body["reference_images"]]
     assert sizes == [(800, 800), (2048, 683)], sizes
     job = info.value.json()["job"]
-    done = wait_job(stack.url, job["id"])
+    done = Api(stack.url).wait(job["id"], timeout=90)
     assert done["reference_url"] and done["last_frame_url"] and len(done["reference_urls"]) == 2
     assert done["audio"] is True and done["seed"] == 4242
 
@@ -212,18 +202,8 @@ def test_every_input_end_to_end_then_run_again_resends_them(cpage, stack):
 
 def test_extend_end_to_end(cpage, stack):
     page = cpage
-    r = requests.post(
-        f"{stack.url}/api/videos",
-        json={
-            "prompt": "A paper boat on a stream",
-            "model": FULL,
-            "size": "1280x720",
-            "seconds": 4,
-        },
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
-    source = wait_job(stack.url, r.json()["job"]["id"])
+    api = Api(stack.url)
+    source = api.wait(api.create("A paper boat on a stream", model=FULL)["id"], timeout=90)
     page.reload()
     page.wait_for_selector("#submit:not([disabled])")
     card = page.locator(f'[id="job-{source["id"]}"]')
@@ -250,7 +230,7 @@ def test_extend_end_to_end(cpage, stack):
     lineage = new_card.locator(".lineage.extended")
     expect(lineage).to_contain_text("Extends “A paper boat on a stream”")
     expect(lineage).to_have_attribute("data-from", source["id"])
-    wait_job(stack.url, ext["id"])
+    api.wait(ext["id"], timeout=90)
     new_card.and_(page.locator('[data-status="completed"]')).wait_for(timeout=60_000)
     expect(page.locator("#params")).to_be_visible()
 
@@ -288,22 +268,14 @@ def test_tray_paste_cap_remove_and_edit_and_run_loads_every_input(cpage, stack):
     ]
 
     # Edit and run: a job's inputs back into the form.
-    r = requests.post(
-        f"{stack.url}/api/videos",
-        json={
-            "prompt": "A red kite, to edit",
-            "model": FULL,
-            "size": "1280x720",
-            "seconds": 4,
-            "last_frame": png_url(1280, 720, (9, 9, 200)),
-            "reference_images": [png_url(64, 64, (200, 9, 9))],
-            "audio": False,
-            "seed": 77,
-        },
-        timeout=10,
+    job = Api(stack.url).create(
+        "A red kite, to edit",
+        model=FULL,
+        last_frame=png_url(1280, 720, (9, 9, 200)),
+        reference_images=[png_url(64, 64, (200, 9, 9))],
+        audio=False,
+        seed=77,
     )
-    assert r.status_code == 201, r.text
-    job = r.json()["job"]
     page.select_option("#model", NO_SEED)
     page.reload()
     page.wait_for_selector("#submit:not([disabled])")
